@@ -1,0 +1,35 @@
+# Two interface targets every project target links PRIVATE:
+#   lsr_options  - language level, sanitizers, hardening
+#   lsr_warnings - the warning set (errors unless LSR_WERROR=OFF)
+add_library(lsr_options INTERFACE)
+add_library(lsr_warnings INTERFACE)
+
+target_compile_features(lsr_options INTERFACE cxx_std_20)
+target_compile_definitions(lsr_options INTERFACE
+  $<$<NOT:$<CONFIG:Debug>>:_FORTIFY_SOURCE=2>
+  _GLIBCXX_ASSERTIONS)
+
+if(LSR_SANITIZE)
+  target_compile_options(lsr_options INTERFACE
+    -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  target_link_options(lsr_options INTERFACE -fsanitize=address,undefined)
+endif()
+
+target_compile_options(lsr_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align -Wunused
+  -Woverloaded-virtual -Wnull-dereference -Wformat=2 -Wimplicit-fallthrough
+  -Wmisleading-indentation)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  target_compile_options(lsr_warnings INTERFACE -Wduplicated-cond -Wlogical-op)
+endif()
+if(LSR_WERROR)
+  target_compile_options(lsr_warnings INTERFACE -Werror)
+endif()
+
+# Helper: a project library made of every .cpp in its folder.
+function(lsr_add_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE lsr_options lsr_warnings)
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
+endfunction()

@@ -1,0 +1,149 @@
+// The service's configuration as validated data. Every default lives here, in the
+// member initialisers; config_loader.cpp fills these from YAML and the environment,
+// config_validator.cpp checks them. Units are in the names.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace lsr::config {
+
+struct ListenerLimits {
+    std::uint32_t max_header_bytes = 16 * 1024;
+    std::uint64_t max_body_bytes = 1024ull * 1024 * 1024;  // execute and webhook bodies
+    std::uint64_t max_small_body_bytes = 1024 * 1024;      // every other route
+    std::uint32_t read_header_timeout_ms = 10'000;         // time to receive the headers
+    std::uint32_t read_body_timeout_ms = 600'000;          // time to receive the whole body
+    std::uint32_t idle_timeout_ms = 60'000;                // keep-alive idle
+    std::uint32_t max_connections = 1024;
+};
+
+struct TlsListener {
+    bool enabled = false;
+    std::string cert_file;
+    std::string key_file;
+};
+
+struct ServerConfig {
+    std::string listen_host = "127.0.0.1";
+    std::uint16_t listen_port = 8080;
+    std::uint32_t io_threads = 2;
+    std::uint32_t worker_threads = 2;       // parsing and mapping of execute payloads
+    std::uint32_t drain_grace_ms = 20'000;  // SIGTERM: time for in-flight requests
+    std::uint32_t execute_keepalive_ms = 30'000;  // newline cadence on long executes
+    std::string temp_dir;                   // request bodies; default <spool dir>/tmp
+    ListenerLimits limits;
+    TlsListener tls;
+};
+
+struct DownloadConfig {
+    std::vector<std::string> allowed_hosts;  // hosts a download_url may point to
+    bool allow_loopback_http = false;        // tests only: http:// to 127.0.0.1
+    std::uint32_t connect_timeout_ms = 10'000;
+    std::uint32_t timeout_ms = 780'000;      // whole download, as the public hub
+    std::uint64_t max_bytes = 8ull * 1024 * 1024 * 1024;
+    std::string ca_file;                     // empty: system store
+};
+
+struct HubConfig {
+    std::string label = "Looker Segment Relay";
+    std::string base_url = "http://127.0.0.1:8080";  // prefixed to advertised URLs
+    std::string secret;                      // RELAY_HUB_SECRET; signs and checks tokens
+    std::vector<std::string> tokens;         // extra accepted tokens (RELAY_HUB_TOKENS, comma list)
+    std::vector<std::string> actions = {"segment_event", "segment_track", "segment_group"};
+    DownloadConfig download;
+};
+
+enum class MappingMode { standard, hub };
+enum class TraitNaming { short_name, label };  // users.sessions_count -> sessions_count | "sessions count"
+
+struct IdentityColumns {  // for formats without tags (csv, txt, json) and plain webhooks
+    std::string user_id;
+    std::string anonymous_id;
+    std::string email;
+    std::string group_id;
+};
+
+struct MappingConfig {
+    MappingMode mode = MappingMode::standard;
+    TraitNaming trait_naming = TraitNaming::short_name;
+    std::map<std::string, std::string> rename;  // field name -> trait key
+    bool send_nulls = false;
+    std::vector<std::string> destinations;      // destination readiness checks
+    bool disable_unready_destinations = false;  // integrations: {"X": false}
+    IdentityColumns identity;                   // fallback when fields carry no tags
+    std::uint32_t max_reasons_reported = 5;
+};
+
+struct WebhookRoute {
+    std::string path;            // e.g. /webhooks/marketing
+    std::string token;           // X-Looker-Webhook-Token; RELAY_WEBHOOK_TOKEN_<NAME>
+    std::string name;            // used for the env override and in logs/metrics
+    std::string write_key;       // RELAY_WEBHOOK_WRITE_KEY_<NAME>
+    std::string call = "identify";  // identify | track | group
+    std::string event;           // track only
+    IdentityColumns identity;
+};
+
+struct RetryConfig {
+    std::uint32_t base_delay_ms = 500;
+    std::uint32_t max_delay_ms = 60'000;
+    std::uint32_t retry_after_cap_ms = 300'000;
+    std::uint32_t give_up_after_s = 12 * 3600;  // age of a batch before it is dead-lettered
+};
+
+struct WriteKeyLimits {
+    double requests_per_second = 50;
+    double burst = 20;
+    std::uint32_t max_in_flight = 4;
+};
+
+struct SegmentConfig {
+    std::string region = "us";              // us | eu | custom
+    std::string endpoint;                   // custom: scheme://host[:port]
+    std::string default_write_key;          // RELAY_SEGMENT_WRITE_KEY; used when a request names none
+    std::uint32_t max_batch_events = 2500;
+    std::uint32_t max_batch_bytes = 475'000;
+    std::uint32_t max_event_bytes = 32'000;
+    std::uint32_t gzip_min_bytes = 64 * 1024;
+    std::uint32_t connect_timeout_ms = 10'000;
+    std::uint32_t request_timeout_ms = 30'000;
+    std::uint32_t max_connections = 16;     // to Segment, over all write keys
+    std::string ca_file;                    // empty: system store
+    RetryConfig retry;
+    WriteKeyLimits per_write_key;
+};
+
+enum class AckMode { spooled, delivered };
+
+struct DeliveryConfig {
+    AckMode ack = AckMode::spooled;
+    std::uint32_t ack_delivered_timeout_ms = 600'000;
+};
+
+struct SpoolConfig {
+    std::string path = "./var/spool.db";
+    std::uint64_t max_bytes = 2ull * 1024 * 1024 * 1024;
+    bool synchronous_full = true;           // fsync every commit
+    std::uint32_t poll_interval_ms = 1'000; // wake-up for due retries
+};
+
+struct LogConfig {
+    std::string level = "info";  // debug | info | warn | error
+};
+
+struct Config {
+    ServerConfig server;
+    HubConfig hub;
+    MappingConfig mapping;
+    std::vector<WebhookRoute> webhooks;
+    SegmentConfig segment;
+    DeliveryConfig delivery;
+    SpoolConfig spool;
+    LogConfig log;
+    std::string source;  // file it came from, or "<defaults>"
+};
+
+}  // namespace lsr::config
