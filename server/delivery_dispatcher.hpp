@@ -1,0 +1,56 @@
+// Takes due batches from the Spool, one queue per write key with its own token bucket and
+// in-flight cap, sends them with SegmentClient and settles each batch by its outcome:
+// delivered, rescheduled (backoff or Retry-After for the whole key), split (400/413 on a
+// batch of many) or dead-lettered (terminal status, single bad event, or give-up age).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/io_context.hpp>
+#include <prometheus/registry.h>
+
+#include "config/config.hpp"
+
+namespace lsr::server {
+
+class Spool;
+class Logger;
+
+enum class BatchFate { delivered, dead_lettered };
+
+struct BatchSettled {
+    std::string request_id;
+    std::int64_t batch_id = 0;
+    std::uint32_t events = 0;
+    BatchFate fate = BatchFate::delivered;
+};
+
+class DeliveryDispatcher {
+public:
+    DeliveryDispatcher(boost::asio::io_context& io, const config::SegmentConfig& cfg,
+                       const config::SpoolConfig& spool_cfg, Spool& spool, Logger& log,
+                       prometheus::Registry& registry);
+    ~DeliveryDispatcher();
+
+    void start();                       // begins polling the spool (delivers what is there)
+    void notify(std::string_view write_key);  // new batches were appended: look now
+    // Stop taking new batches; requests in flight finish or time out; calls `done` then.
+    void stop(std::function<void()> done);
+
+    // Called (on an io thread) each time a batch with a non-empty request_id settles.
+    void set_settled_listener(std::function<void(const BatchSettled&)> listener);
+
+    // {"write_keys":[{"key":"abc…","queued_batches":..,"in_flight":..,"paused_until_ms":..,
+    //   "last_error":".."}], ...} - write keys shown only by a short prefix.
+    std::string status_json();
+
+private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace lsr::server

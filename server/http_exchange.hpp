@@ -1,0 +1,54 @@
+// One request and its answer, handed to a route handler. The handler may answer at once or
+// later from any thread (calls are posted to the session's strand), exactly once: either
+// respond(), or begin_stream() + write_chunk()* + end_stream().
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/verb.hpp>
+
+namespace lsr::server {
+
+namespace http = boost::beast::http;
+
+class HttpExchange {
+public:
+    virtual ~HttpExchange() = default;
+
+    virtual const http::request_header<>& header() const = 0;
+    virtual std::string_view path() const = 0;  // target without the query string
+    virtual std::string_view path_param(std::string_view name) const = 0;  // "{name}" in the route
+    virtual std::string_view remote_address() const = 0;
+    virtual const std::string& route_label() const = 0;  // e.g. "/actions/{name}/execute"
+
+    // Small-body routes: the body in memory. Large-body routes: the body in a temp file
+    // (deleted when the exchange is destroyed), body() empty.
+    virtual const std::string& body() const = 0;
+    virtual const std::string& body_file() const = 0;
+    virtual std::uint64_t body_size() const = 0;
+
+    virtual void respond(http::status status, std::string body,
+                         std::string_view content_type = "application/json",
+                         std::initializer_list<std::pair<http::field, std::string>> extra = {}) = 0;
+
+    // Streamed answer: the status line and headers go now (chunked encoding).
+    virtual void begin_stream(http::status status, std::string_view content_type = "application/json") = 0;
+    virtual void write_chunk(std::string data) = 0;
+    virtual void end_stream(std::string last_data) = 0;
+
+    virtual bool answered() const = 0;         // respond() or begin_stream() was called
+    virtual boost::asio::any_io_executor executor() = 0;  // the session's strand
+};
+
+using Handler = std::function<void(std::shared_ptr<HttpExchange>)>;
+
+}  // namespace lsr::server

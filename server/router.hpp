@@ -1,0 +1,38 @@
+// Maps method + path to a handler. Patterns are literal segments and "{param}" segments.
+// A path that matches a pattern under another method gives 405, no match at all 404.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "server/http_exchange.hpp"
+
+namespace lsr::server {
+
+enum class BodyKind { small, large_file };
+
+struct Route {
+    http::verb method;
+    std::string pattern;  // "/actions/{name}/execute"
+    BodyKind body = BodyKind::small;
+    Handler handler;
+};
+
+struct RouteMatch {
+    const Route* route = nullptr;   // null: no match
+    bool method_mismatch = false;   // path exists under another method
+    std::vector<std::pair<std::string, std::string>> params;
+};
+
+class Router {
+public:
+    void add(http::verb method, std::string pattern, BodyKind body, Handler handler);
+    RouteMatch match(http::verb method, std::string_view path) const;
+
+private:
+    std::vector<Route> routes_;
+};
+
+}  // namespace lsr::server

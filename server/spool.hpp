@@ -1,0 +1,122 @@
+// The durable spool: ready Segment batches on SQLite (WAL, synchronous commits), with the
+// write key, attempts, next attempt time and last error of each, and a dead-letter table.
+// A batch leaves `batches` only after a 2xx (mark_delivered) or into `dead_letters`.
+// Thread-safe: every method may be called from any thread (one connection, one mutex).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace lsr::server {
+
+struct NewBatch {
+    std::string write_key;
+    std::string body;        // events joined by ",\n" (docs/ARCHITECTURE.md)
+    std::uint32_t events = 0;
+    std::string request_id;  // the execute that produced it; empty for replays
+    std::int64_t created_ms = 0;  // wall clock, ms since epoch: age of its oldest event
+};
+
+struct SpoolBatch {
+    std::int64_t id = 0;
+    std::string write_key;
+    std::string body;
+    std::uint32_t events = 0;
+    std::string request_id;
+    std::int64_t created_ms = 0;
+    std::uint32_t attempts = 0;
+    std::int64_t next_attempt_ms = 0;
+    std::string last_error;
+};
+
+struct DeadLetter {
+    std::int64_t id = 0;
+    std::string write_key;   // never printed in full by tools
+    std::uint32_t events = 0;
+    int status = 0;          // HTTP status of the last answer, 0 for network/give-up
+    std::string reason;
+    std::int64_t created_ms = 0;
+    std::int64_t dead_ms = 0;
+    std::uint32_t attempts = 0;
+    std::string body;        // filled only when asked (list_dead_letters(with_body))
+};
+
+struct SpoolStats {
+    std::uint64_t batches = 0;
+    std::uint64_t events = 0;
+    std::uint64_t bytes = 0;           // sum of body sizes in batches
+    std::uint64_t dead_letters = 0;
+    std::uint64_t dead_letter_events = 0;
+    std::int64_t oldest_created_ms = 0;  // 0 when empty
+    std::uint64_t file_bytes = 0;        // size of the database file(s) on disk
+};
+
+enum class SpoolErrc {
+    ok = 0,
+    full = 1,        // append refused: max_bytes would be exceeded; nothing written
+    io = 2,          // SQLite/disk error; message in the error_code's message()
+    corrupt = 3,     // open: file is not a valid spool database
+    not_found = 4,   // id unknown
+};
+const std::error_category& spool_category();
+std::error_code make_error_code(SpoolErrc);
+
+class Spool {
+public:
+    // Opens or creates the spool at cfg.path (parent directories created, file mode 0600),
+    // checks its integrity (quick_check) and schema. On failure returns nullptr and sets ec
+    // and `message` to a clear, operator-facing explanation including the way out.
+    static std::unique_ptr<Spool> open(const config::SpoolConfig& cfg, std::error_code& ec,
+                                       std::string& message);
+    ~Spool();
+    Spool(const Spool&) = delete;
+    Spool& operator=(const Spool&) = delete;
+
+    // All batches in one transaction, committed before return. `ids` receives their ids.
+    // SpoolErrc::full when the spool's bytes plus these would exceed max_bytes.
+    std::error_code append(const std::vector<NewBatch>& batches, std::vector<std::int64_t>* ids);
+
+    // Batches of `write_key` whose next_attempt_ms <= now_ms and that are not leased, oldest
+    // first, at most `limit`; they become leased (in memory) until mark_delivered,
+    // reschedule, split or dead_letter is called for them, or release_all_leases().
+    std::vector<SpoolBatch> lease_due(std::string_view write_key, std::int64_t now_ms, std::size_t limit);
+    // Write keys that have batches (leased or not), with the earliest next_attempt_ms of
+    // their unleased batches (INT64_MAX when all are leased).
+    std::vector<std::pair<std::string, std::int64_t>> write_keys();
+
+    std::error_code mark_delivered(std::int64_t id);
+    // attempts += 1, next_attempt_ms and last_error set, lease released.
+    std::error_code reschedule(std::int64_t id, std::int64_t next_attempt_ms, std::string_view error);
+    // Replaces batch `id` by two batches (same write key, request id, created_ms, attempts),
+    // due now; returns their ids. Used to isolate bad events after a 400/413.
+    std::error_code split(std::int64_t id, const std::string& first_body, std::uint32_t first_events,
+                          const std::string& second_body, std::uint32_t second_events,
+                          std::int64_t* first_id, std::int64_t* second_id);
+    std::error_code dead_letter(std::int64_t id, int status, std::string_view reason);
+    void release_all_leases();
+
+    SpoolStats stats();
+    std::vector<DeadLetter> list_dead_letters(std::size_t limit, bool with_body);
+    // Moves dead letters back into batches, due now. Empty ids: all. Returns how many.
+    std::error_code replay_dead_letters(const std::vector<std::int64_t>& ids, std::size_t* replayed);
+    std::error_code purge_dead_letters(std::size_t* purged);
+    std::error_code purge_batches(std::size_t* purged);  // operator tool only
+    bool writable();  // for /readyz: a cheap check that the database accepts writes
+
+private:
+    struct Impl;
+    explicit Spool(std::unique_ptr<Impl>);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lsr::server
+
+template <>
+struct std::is_error_code_enum<lsr::server::SpoolErrc> : std::true_type {};
