@@ -17,7 +17,7 @@ endif()
 
 target_compile_options(lsr_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align -Wunused
-  -Woverloaded-virtual -Wnull-dereference -Wformat=2 -Wimplicit-fallthrough
+  -Woverloaded-virtual -Wformat=2 -Wimplicit-fallthrough
   -Wmisleading-indentation)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   target_compile_options(lsr_warnings INTERFACE -Wduplicated-cond -Wlogical-op)

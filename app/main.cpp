@@ -1,0 +1,46 @@
+// looker-segment-relay: one binary, one subcommand per job. Each subcommand lives in its
+// own app/<name>_command.cpp; this file only dispatches.
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "app/check_config_command.hpp"
+#include "app/preview_command.hpp"
+#include "app/serve_command.hpp"
+
+namespace {
+
+constexpr const char* usage =
+    "usage: looker-segment-relay <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  serve [--config FILE]          run the relay (embedded defaults without a file)\n"
+    "  check-config FILE              list every problem of a configuration file, with lines\n"
+    "  preview [options] FILE         show the events a payload would become; sends nothing\n"
+    "  version                        print the version\n"
+    "\n"
+    "Secrets come from the environment: RELAY_HUB_SECRET, RELAY_HUB_TOKENS,\n"
+    "RELAY_SEGMENT_WRITE_KEY, RELAY_WEBHOOK_TOKEN_<NAME>, RELAY_WEBHOOK_WRITE_KEY_<NAME>.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    const std::string command = args.empty() ? "serve" : args.front();
+    if (!args.empty()) args.erase(args.begin());
+
+    if (command == "serve") return lsr::app::run_serve(args);
+    if (command == "check-config") return lsr::app::run_check_config(args);
+    if (command == "preview") return lsr::app::run_preview(args);
+    if (command == "version" || command == "--version") {
+        std::cout << "looker-segment-relay " LSR_VERSION "\n";
+        return 0;
+    }
+    if (command == "help" || command == "--help" || command == "-h") {
+        std::cout << usage;
+        return 0;
+    }
+    std::cerr << "unknown command \"" << command << "\"\n" << usage;
+    return 2;
+}

@@ -1,0 +1,40 @@
+// The listener: binds the configured address, accepts connections up to the limit and gives
+// each its own strand and HttpSession. Knows its sessions so a drain can stop accepting,
+// close idle keep-alive connections and wait for requests in flight.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "server/http_session.hpp"
+#include "server/session_registry.hpp"
+
+namespace lsr::server {
+
+class HttpServer {
+public:
+    HttpServer(boost::asio::io_context& io, const SessionDeps& deps);
+
+    std::error_code listen(const std::string& host, std::uint16_t port);
+    std::uint16_t port() const { return port_; }
+    void start();
+    void stop_accepting();
+    void close_idle_sessions();
+    std::size_t open_sessions() const { return deps_.registry.size(); }
+
+private:
+    void do_accept();
+
+    boost::asio::io_context& io_;
+    SessionDeps deps_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    std::uint16_t port_ = 0;
+    std::atomic<bool> accepting_{false};
+};
+
+}  // namespace lsr::server

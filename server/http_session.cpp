@@ -1,0 +1,301 @@
+#include "server/http_session.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
+#include <cstdio>
+
+#include "server/logger.hpp"
+#include "server/server_metrics.hpp"
+#include "server/session_exchange.hpp"
+#include "server/session_registry.hpp"
+
+namespace lsr::server {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string error_body(std::string_view message) {
+    std::string out = R"({"success":false,"error":")";
+    for (char c : message) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    out += "\"}";
+    return out;
+}
+
+std::string hex(std::size_t n) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "%zx", n);
+    return buf;
+}
+
+}  // namespace
+
+HttpSession::HttpSession(net::ip::tcp::socket socket, const SessionDeps& deps)
+    : stream_(std::move(socket)), deps_(deps) {
+    beast::error_code ec;
+    const auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string();
+    deps_.metrics.connection_opened();
+}
+
+HttpSession::~HttpSession() {
+    deps_.registry.remove(this);
+    deps_.metrics.connection_closed();
+    if (!temp_file_.empty()) ::unlink(temp_file_.c_str());
+}
+
+void HttpSession::run() {
+    deps_.registry.add(this, weak_from_this());
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read_header(); });
+}
+
+void HttpSession::close_if_idle() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+        if (self->idle_ && self->buffer_.size() == 0) {
+            beast::error_code ec;
+            self->stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+            self->stream_.close();
+        }
+    });
+}
+
+//------------------------------------------------------------------------------
+
+void HttpSession::do_read_header() {
+    if (deps_.draining.load() && !first_request_) return do_close();
+    header_parser_.emplace();
+    header_parser_->header_limit(deps_.cfg.limits.max_header_bytes);
+    // The first request gets the header deadline; later ones may idle on keep-alive first.
+    const auto& l = deps_.cfg.limits;
+    stream_.expires_after(std::chrono::milliseconds(first_request_ ? l.read_header_timeout_ms
+                                                                   : l.idle_timeout_ms + l.read_header_timeout_ms));
+    idle_ = true;
+    beast::http::async_read_header(stream_, buffer_, *header_parser_,
+                                   beast::bind_front_handler(&HttpSession::on_header, shared_from_this()));
+}
+
+void HttpSession::on_header(beast::error_code ec, std::size_t) {
+    idle_ = false;
+    first_request_ = false;
+    if (ec == beast::http::error::end_of_stream || ec == net::error::operation_aborted ||
+        ec == beast::error::timeout || ec == net::error::eof || ec == net::error::connection_reset)
+        return do_close();
+    request_started_ = std::chrono::steady_clock::now();
+    route_label_ = "unmatched";
+    if (ec == beast::http::error::header_limit)
+        return fail_request(431, "Request headers are larger than the limit.", true);
+    if (ec) return fail_request(400, "Malformed HTTP request: " + ec.message() + ".", true);
+
+    header_ = header_parser_->get().base();
+    keep_alive_ = header_parser_->get().keep_alive();
+    std::string_view target = header_.target();
+    const auto q = target.find('?');
+    const std::string_view path = target.substr(0, q);
+
+    if (deps_.draining.load()) {
+        keep_alive_ = false;
+        return fail_request(503, "The relay is shutting down; send the request again.", true);
+    }
+    RouteMatch m = deps_.router.match(header_.method(), path);
+    if (!m.route) {
+        const bool has_body = !header_parser_->is_done();
+        if (m.method_mismatch) return fail_request(405, "Method not allowed on this path.", has_body);
+        return fail_request(404, "No such route.", has_body);
+    }
+    route_label_ = m.route->pattern;
+    const Route& route = *m.route;
+    do_read_body(route, std::move(m));
+}
+
+void HttpSession::do_read_body(const Route& route, RouteMatch match) {
+    const auto& l = deps_.cfg.limits;
+    if (header_parser_->is_done()) {
+        // No body at all: hand over at once.
+        return dispatch(route, std::move(match), {}, {}, 0);
+    }
+    const auto length = header_parser_->content_length();
+    const std::uint64_t limit = route.body == BodyKind::large_file ? l.max_body_bytes : l.max_small_body_bytes;
+    if (length && *length > limit) return fail_request(413, "Request body is larger than the limit.", true);
+
+    const auto expect = header_parser_->get()[beast::http::field::expect];
+    if (beast::iequals(expect, "100-continue")) {
+        // Small and synchronous: the client waits for it before sending the body.
+        beast::error_code wec;
+        static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+        net::write(stream_.socket(), net::buffer(cont.data(), cont.size()), wec);
+        if (wec) return do_close();
+    }
+
+    stream_.expires_after(std::chrono::milliseconds(l.read_body_timeout_ms));
+    auto self = shared_from_this();
+    if (route.body == BodyKind::large_file) {
+        beast::error_code ec;
+        temp_file_ = make_temp_file(ec);
+        if (ec) {
+            deps_.log.error("cannot create a temp file for a request body",
+                            {{"dir", deps_.temp_dir}, {"error", ec.message()}});
+            return fail_request(503, "The relay cannot store the request body right now.", true);
+        }
+        file_parser_.emplace(std::move(*header_parser_));
+        file_parser_->body_limit(limit);
+        file_parser_->get().body().open(temp_file_.c_str(), beast::file_mode::write, ec);
+        if (ec) return fail_request(503, "The relay cannot store the request body right now.", true);
+        beast::http::async_read(stream_, buffer_, *file_parser_,
+                                [self, match = std::move(match)](beast::error_code e, std::size_t) mutable {
+                                    self->on_body(e, std::move(match));
+                                });
+    } else {
+        small_parser_.emplace(std::move(*header_parser_));
+        small_parser_->body_limit(limit);
+        beast::http::async_read(stream_, buffer_, *small_parser_,
+                                [self, match = std::move(match)](beast::error_code e, std::size_t) mutable {
+                                    self->on_body(e, std::move(match));
+                                });
+    }
+}
+
+void HttpSession::on_body(beast::error_code ec, RouteMatch match) {
+    if (ec == beast::http::error::body_limit) return fail_request(413, "Request body is larger than the limit.", true);
+    if (ec == beast::error::timeout) return fail_request(408, "The request body did not arrive in time.", true);
+    if (ec) return do_close();
+    const Route& route = *match.route;
+    if (file_parser_) {
+        std::uint64_t size = 0;
+        {
+            beast::error_code sec;
+            size = file_parser_->get().body().size();
+            file_parser_->get().body().close();
+            (void)sec;
+        }
+        file_parser_.reset();
+        std::string file = std::move(temp_file_);
+        temp_file_.clear();
+        return dispatch(route, std::move(match), {}, std::move(file), size);
+    }
+    std::string body = std::move(small_parser_->get().body());
+    small_parser_.reset();
+    const auto size = body.size();
+    dispatch(route, std::move(match), std::move(body), {}, size);
+}
+
+void HttpSession::dispatch(const Route& route, RouteMatch match, std::string body, std::string file,
+                           std::uint64_t size) {
+    stream_.expires_never();  // the handler may work for long; writes set their own deadline
+    const std::string_view target = header_.target();
+    std::string path(target.substr(0, target.find('?')));
+    auto exchange = std::make_shared<SessionExchange>(shared_from_this(), header_, std::move(path),
+                                                      std::move(match.params), remote_, route.pattern,
+                                                      std::move(body), std::move(file), size);
+    route.handler(std::move(exchange));
+}
+
+//------------------------------------------------------------------------------
+
+void HttpSession::fail_request(unsigned status, std::string_view message, bool close) {
+    if (close) keep_alive_ = false;
+    // Handlers never saw this request, so the session answers it itself.
+    Answer a;
+    a.status = status;
+    a.content_type = "application/json";
+    a.body = error_body(message);
+    send(std::move(a));
+}
+
+void HttpSession::send(Answer a) {
+    answer_status_ = a.status;
+    const bool close = !keep_alive_ || deps_.draining.load();
+    if (close) keep_alive_ = false;
+    std::string head = "HTTP/1.1 " + std::to_string(a.status) + " ";
+    head += std::string(beast::http::obsolete_reason(static_cast<beast::http::status>(a.status)));
+    head += "\r\nServer: looker-segment-relay\r\n";
+    if (!a.content_type.empty()) head += "Content-Type: " + a.content_type + "\r\n";
+    head += a.head_extra;
+    if (close) head += "Connection: close\r\n";
+    const bool no_body = header_.method() == beast::http::verb::head;
+    if (a.stream) {
+        head += "Transfer-Encoding: chunked\r\n\r\n";
+        enqueue_write(std::move(head), false);
+        if (!a.body.empty() || a.last) send_chunk(std::move(a.body), a.last);
+        return;
+    }
+    head += "Content-Length: " + std::to_string(a.body.size()) + "\r\n\r\n";
+    if (!no_body) head += a.body;
+    enqueue_write(std::move(head), true);
+}
+
+void HttpSession::send_chunk(std::string data, bool last) {
+    std::string out;
+    if (!data.empty()) {
+        out = hex(data.size()) + "\r\n";
+        out += data;
+        out += "\r\n";
+    }
+    if (last) out += "0\r\n\r\n";
+    if (out.empty()) return;
+    enqueue_write(std::move(out), last);
+}
+
+void HttpSession::enqueue_write(std::string bytes, bool ends_answer) {
+    if (closing_) return;
+    writes_.push_back(Pending{std::move(bytes), ends_answer});
+    if (!writing_) do_write();
+}
+
+void HttpSession::do_write() {
+    writing_ = true;
+    stream_.expires_after(std::chrono::milliseconds(deps_.cfg.limits.idle_timeout_ms));
+    const auto& front = writes_.front();
+    net::async_write(stream_, net::buffer(front.bytes),
+                     beast::bind_front_handler(&HttpSession::on_write, shared_from_this()));
+}
+
+void HttpSession::on_write(beast::error_code ec, std::size_t) {
+    writing_ = false;
+    if (ec) {
+        writes_.clear();
+        return do_close();
+    }
+    const bool ended = writes_.front().ends_answer;
+    writes_.pop_front();
+    if (ended) return finish_answer();
+    if (!writes_.empty()) return do_write();
+    stream_.expires_never();
+}
+
+void HttpSession::finish_answer() {
+    deps_.metrics.request_done(route_label_, std::string(beast::http::to_string(header_.method())),
+                               answer_status_, std::chrono::steady_clock::now() - request_started_);
+    if (!writes_.empty()) writes_.clear();
+    if (!keep_alive_) return do_close();
+    do_read_header();
+}
+
+void HttpSession::do_close() {
+    if (closing_) return;
+    closing_ = true;
+    beast::error_code ec;
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    stream_.close();
+}
+
+std::string HttpSession::make_temp_file(beast::error_code& ec) {
+    std::string tmpl = deps_.temp_dir + "/body-XXXXXX";
+    const int fd = ::mkstemp(tmpl.data());
+    if (fd < 0) {
+        ec.assign(errno, boost::system::generic_category());
+        return {};
+    }
+    ::fchmod(fd, 0600);
+    ::close(fd);
+    return tmpl;
+}
+
+}  // namespace lsr::server

@@ -1,0 +1,140 @@
+#include "server/relay_app.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "server/delivery_dispatcher.hpp"
+#include "server/http_server.hpp"
+#include "server/logger.hpp"
+#include "server/operator_routes.hpp"
+#include "server/server_metrics.hpp"
+#include "server/service_context.hpp"
+#include "server/spool.hpp"
+
+namespace lsr::server {
+
+namespace net = boost::asio;
+
+namespace {
+
+std::string temp_dir_for(const config::Config& cfg) {
+    if (!cfg.server.temp_dir.empty()) return cfg.server.temp_dir;
+    const auto parent = std::filesystem::path(cfg.spool.path).parent_path();
+    return ((parent.empty() ? std::filesystem::path(".") : parent) / "tmp").string();
+}
+
+// Bodies of requests that were in flight when the process died are useless now.
+void clean_temp_dir(const std::string& dir) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        if (entry.path().filename().string().rfind("body-", 0) == 0) std::filesystem::remove(entry.path(), ec);
+    }
+}
+
+// Polls until every session is gone or the grace period ran out.
+void wait_for_sessions(net::steady_timer& timer, HttpServer& server, std::chrono::steady_clock::time_point deadline,
+                       std::function<void(bool)> done) {
+    if (server.open_sessions() == 0 || std::chrono::steady_clock::now() >= deadline)
+        return done(server.open_sessions() == 0);
+    timer.expires_after(std::chrono::milliseconds(20));
+    timer.async_wait([&timer, &server, deadline, done = std::move(done)](boost::system::error_code) mutable {
+        wait_for_sessions(timer, server, deadline, std::move(done));
+    });
+}
+
+}  // namespace
+
+int RelayApp::run() {
+    Logger log(Logger::parse_level(cfg_.log.level));
+    const auto started = std::chrono::steady_clock::now();
+
+    std::error_code ec;
+    std::string message;
+    auto spool = Spool::open(cfg_.spool, ec, message);
+    if (!spool) {
+        log.error("cannot open the spool", {{"path", cfg_.spool.path}, {"error", message}});
+        std::cerr << "looker-segment-relay: cannot open the spool " << cfg_.spool.path << ": " << message << "\n";
+        return 1;
+    }
+    const std::string temp_dir = temp_dir_for(cfg_);
+    std::filesystem::create_directories(temp_dir, ec);
+    ::chmod(temp_dir.c_str(), 0700);
+    clean_temp_dir(temp_dir);
+
+    // Everything a session touches is declared before the io_context, so it outlives the
+    // handlers (and the sessions they hold) that the io_context destroys last.
+    auto registry = std::make_shared<prometheus::Registry>();
+    ServerMetrics server_metrics(*registry);
+    std::atomic<bool> draining{false};
+    SessionRegistry sessions;
+    Router router;
+
+    net::io_context io(static_cast<int>(cfg_.server.io_threads));
+    net::thread_pool workers(cfg_.server.worker_threads);
+    DeliveryDispatcher dispatcher(io, cfg_.segment, cfg_.spool, *spool, log, *registry);
+    ServiceContext ctx{cfg_, log, *registry, io, workers, *spool, dispatcher, draining, started};
+    register_operator_routes(router, ctx);
+
+    SessionDeps deps{cfg_.server, router, server_metrics, log, draining, sessions, temp_dir};
+    HttpServer server(io, deps);
+    if (auto lec = server.listen(cfg_.server.listen_host, cfg_.server.listen_port)) {
+        log.error("cannot listen", {{"host", cfg_.server.listen_host},
+                                    {"port", static_cast<std::int64_t>(cfg_.server.listen_port)},
+                                    {"error", lec.message()}});
+        std::cerr << "looker-segment-relay: cannot listen on " << cfg_.server.listen_host << ":"
+                  << cfg_.server.listen_port << ": " << lec.message() << "\n";
+        return 1;
+    }
+    server.start();
+    dispatcher.start();
+
+    net::signal_set signals(io, SIGTERM, SIGINT);
+    net::steady_timer drain_timer(io);
+    std::function<void(const boost::system::error_code&, int)> on_signal;
+    on_signal = [&](const boost::system::error_code& sec, int signo) {
+        if (sec) return;
+        if (draining.exchange(true)) {
+            log.warn("second signal: exiting now", {{"signal", static_cast<std::int64_t>(signo)}});
+            std::_Exit(1);
+        }
+        log.info("draining", {{"signal", static_cast<std::int64_t>(signo)},
+                              {"grace_ms", static_cast<std::int64_t>(cfg_.server.drain_grace_ms)}});
+        signals.async_wait(on_signal);
+        server.stop_accepting();
+        server.close_idle_sessions();
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.server.drain_grace_ms);
+        wait_for_sessions(drain_timer, server, deadline, [&](bool clean) {
+            if (!clean) log.warn("grace period over with requests still open", {});
+            dispatcher.stop([&] {
+                log.info("stopped", {});
+                io.stop();
+            });
+        });
+    };
+    signals.async_wait(on_signal);
+
+    log.info("listening", {{"host", cfg_.server.listen_host},
+                           {"port", static_cast<std::int64_t>(server.port())},
+                           {"version", LSR_VERSION},
+                           {"segment_region", cfg_.segment.region},
+                           {"spool", cfg_.spool.path},
+                           {"config", cfg_.source}});
+
+    std::vector<std::thread> threads;
+    for (std::uint32_t i = 1; i < cfg_.server.io_threads; ++i) threads.emplace_back([&io] { io.run(); });
+    io.run();
+    for (auto& t : threads) t.join();
+    workers.stop();
+    workers.join();
+    return 0;
+}
+
+}  // namespace lsr::server
