@@ -18,9 +18,9 @@ namespace lsr::server {
 
 struct NewBatch {
     std::string write_key;
-    std::string body;        // events joined by ",\n" (docs/ARCHITECTURE.md)
+    std::string body;  // events joined by ",\n" (docs/ARCHITECTURE.md)
     std::uint32_t events = 0;
-    std::string request_id;  // the execute that produced it; empty for replays
+    std::string request_id;       // the execute that produced it; empty for replays
     std::int64_t created_ms = 0;  // wall clock, ms since epoch: age of its oldest event
 };
 
@@ -38,20 +38,20 @@ struct SpoolBatch {
 
 struct DeadLetter {
     std::int64_t id = 0;
-    std::string write_key;   // never printed in full by tools
+    std::string write_key;  // never printed in full by tools
     std::uint32_t events = 0;
-    int status = 0;          // HTTP status of the last answer, 0 for network/give-up
+    int status = 0;  // HTTP status of the last answer, 0 for network/give-up
     std::string reason;
     std::int64_t created_ms = 0;
     std::int64_t dead_ms = 0;
     std::uint32_t attempts = 0;
-    std::string body;        // filled only when asked (list_dead_letters(with_body))
+    std::string body;  // filled only when asked (list_dead_letters(with_body))
 };
 
 struct SpoolStats {
     std::uint64_t batches = 0;
     std::uint64_t events = 0;
-    std::uint64_t bytes = 0;           // sum of body sizes in batches
+    std::uint64_t bytes = 0;  // sum of body sizes in batches
     std::uint64_t dead_letters = 0;
     std::uint64_t dead_letter_events = 0;
     std::int64_t oldest_created_ms = 0;  // 0 when empty
@@ -60,21 +60,33 @@ struct SpoolStats {
 
 enum class SpoolErrc {
     ok = 0,
-    full = 1,        // append refused: max_bytes would be exceeded; nothing written
-    io = 2,          // SQLite/disk error; message in the error_code's message()
-    corrupt = 3,     // open: file is not a valid spool database
-    not_found = 4,   // id unknown
+    full = 1,       // append refused: max_bytes would be exceeded; nothing written
+    io = 2,         // SQLite/disk error; message in the error_code's message()
+    corrupt = 3,    // open: file is not a valid spool database
+    not_found = 4,  // id unknown
 };
 const std::error_category& spool_category();
 std::error_code make_error_code(SpoolErrc);
 
+struct SpoolOpenOptions {
+    // false: a missing file is SpoolErrc::not_found instead of a new empty spool (the
+    // operator tools, which must not create a spool by a typo in a path).
+    bool create = true;
+};
+
+// Times are wall-clock milliseconds since the epoch everywhere (they outlive the process).
 class Spool {
-public:
+  public:
+    // The schema version kept in PRAGMA user_version.
+    static constexpr int kSchemaVersion = 1;
+
     // Opens or creates the spool at cfg.path (parent directories created, file mode 0600),
     // checks its integrity (quick_check) and schema. On failure returns nullptr and sets ec
     // and `message` to a clear, operator-facing explanation including the way out.
     static std::unique_ptr<Spool> open(const config::SpoolConfig& cfg, std::error_code& ec,
                                        std::string& message);
+    static std::unique_ptr<Spool> open(const config::SpoolConfig& cfg, const SpoolOpenOptions& options,
+                                       std::error_code& ec, std::string& message);
     ~Spool();
     Spool(const Spool&) = delete;
     Spool& operator=(const Spool&) = delete;
@@ -97,8 +109,9 @@ public:
     // Replaces batch `id` by two batches (same write key, request id, created_ms, attempts),
     // due now; returns their ids. Used to isolate bad events after a 400/413.
     std::error_code split(std::int64_t id, const std::string& first_body, std::uint32_t first_events,
-                          const std::string& second_body, std::uint32_t second_events,
-                          std::int64_t* first_id, std::int64_t* second_id);
+                          const std::string& second_body, std::uint32_t second_events, std::int64_t* first_id,
+                          std::int64_t* second_id);
+    // Moves the batch (with its body) to the dead letters; their attempts count this last one.
     std::error_code dead_letter(std::int64_t id, int status, std::string_view reason);
     void release_all_leases();
 
@@ -110,7 +123,14 @@ public:
     std::error_code purge_batches(std::size_t* purged);  // operator tool only
     bool writable();  // for /readyz: a cheap check that the database accepts writes
 
-private:
+    // Added for metrics and tools.
+    std::uint64_t bytes_used();       // stats().bytes, O(1) (running total)
+    std::uint64_t max_bytes() const;  // cfg.max_bytes
+    std::size_t leased_count();       // batches currently leased
+    const std::string& path() const;
+    std::string last_error();  // SQLite's text for the last failed call, "" if none
+
+  private:
     struct Impl;
     explicit Spool(std::unique_ptr<Impl>);
     std::unique_ptr<Impl> impl_;

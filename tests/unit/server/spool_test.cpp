@@ -1,0 +1,651 @@
+#include "server/spool.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fs = std::filesystem;
+using lsr::server::DeadLetter;
+using lsr::server::NewBatch;
+using lsr::server::Spool;
+using lsr::server::SpoolBatch;
+using lsr::server::SpoolErrc;
+
+namespace {
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// A fresh directory per test, removed at the end.
+struct TempDir {
+    fs::path dir;
+    TempDir() {
+        std::string tmpl = (fs::temp_directory_path() / "lsr-spool-test-XXXXXX").string();
+        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+        dir = tmpl;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
+    std::string file(const std::string& name) const { return (dir / name).string(); }
+};
+
+lsr::config::SpoolConfig config_for(const std::string& path, std::uint64_t max_bytes = 1ull << 30) {
+    lsr::config::SpoolConfig cfg;
+    cfg.path = path;
+    cfg.max_bytes = max_bytes;
+    return cfg;
+}
+
+std::unique_ptr<Spool> open_ok(const lsr::config::SpoolConfig& cfg) {
+    std::error_code ec;
+    std::string message;
+    auto spool = Spool::open(cfg, ec, message);
+    INFO(message);
+    REQUIRE(spool != nullptr);
+    REQUIRE(!ec);
+    return spool;
+}
+
+NewBatch batch(const std::string& key, std::size_t events, std::int64_t created_ms = 1000,
+               const std::string& request_id = "req-1") {
+    NewBatch b;
+    b.write_key = key;
+    for (std::size_t i = 0; i < events; ++i) {
+        if (i != 0) b.body += ",\n";
+        b.body += R"({"type":"identify","userId":")" + key + "-" + std::to_string(i) + R"("})";
+    }
+    b.events = static_cast<std::uint32_t>(events);
+    b.request_id = request_id;
+    b.created_ms = created_ms;
+    return b;
+}
+
+std::vector<std::int64_t> append_ok(Spool& spool, const std::vector<NewBatch>& batches) {
+    std::vector<std::int64_t> ids;
+    REQUIRE(spool.append(batches, &ids) == std::error_code{});
+    REQUIRE(ids.size() == batches.size());
+    return ids;
+}
+
+unsigned mode_of(const std::string& path) {
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    return st.st_mode & 0777;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::string bytes(static_cast<std::size_t>(fs::file_size(path)), '\0');
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    return bytes;
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << bytes;
+}
+
+struct OpenResult {
+    std::unique_ptr<Spool> spool;
+    std::error_code ec;
+    std::string message;
+};
+
+OpenResult try_open(const lsr::config::SpoolConfig& cfg, lsr::server::SpoolOpenOptions options = {}) {
+    OpenResult r;
+    r.spool = Spool::open(cfg, options, r.ec, r.message);
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("open creates the parent directories and an owner-only database", "[spool]") {
+    TempDir tmp;
+    const std::string path = tmp.file("a/b/spool.db");
+    auto spool = open_ok(config_for(path));
+    CHECK(fs::exists(path));
+    CHECK(mode_of(path) == 0600);
+    append_ok(*spool, {batch("wk1", 3)});
+    for (const char* suffix : {"-wal", "-shm"}) {
+        if (fs::exists(path + suffix)) CHECK(mode_of(path + suffix) == 0600);
+    }
+    CHECK(spool->path() == path);
+    CHECK(spool->writable());
+}
+
+TEST_CASE("open tightens the permissions of an existing spool", "[spool]") {
+    TempDir tmp;
+    const std::string path = tmp.file("spool.db");
+    { open_ok(config_for(path)); }
+    REQUIRE(::chmod(path.c_str(), 0644) == 0);
+    auto spool = open_ok(config_for(path));
+    CHECK(mode_of(path) == 0600);
+}
+
+TEST_CASE("append, lease_due and mark_delivered", "[spool]") {
+    TempDir tmp;
+    auto spool = open_ok(config_for(tmp.file("spool.db")));
+    const auto b1 = batch("wk1", 3, 100, "req-a");
+    const auto b2 = batch("wk1", 2, 200, "req-b");
+    const auto b3 = batch("wk2", 1, 50, "");
+    const auto ids = append_ok(*spool, {b1, b2, b3});
+    CHECK(ids[0] < ids[1]);
+    CHECK(ids[1] < ids[2]);
+    CHECK(spool->bytes_used() == b1.body.size() + b2.body.size() + b3.body.size());
+
+    auto leased = spool->lease_due("wk1", now_ms(), 10);
+    REQUIRE(leased.size() == 2);
+    CHECK(leased[0].id == ids[0]);
+    CHECK(leased[0].write_key == "wk1");
+    CHECK(leased[0].body == b1.body);
+    CHECK(leased[0].events == 3);
+    CHECK(leased[0].request_id == "req-a");
+    CHECK(leased[0].created_ms == 100);
+    CHECK(leased[0].attempts == 0);
+    CHECK(leased[0].last_error.empty());
+    CHECK(leased[1].id == ids[1]);
+    CHECK(spool->leased_count() == 2);
+
+    // Leased batches are not handed out twice.
+    CHECK(spool->lease_due("wk1", now_ms(), 10).empty());
+
+    CHECK(spool->mark_delivered(ids[0]) == std::error_code{});
+    CHECK(spool->mark_delivered(ids[0]) == SpoolErrc::not_found);
+    CHECK(spool->bytes_used() == b2.body.size() + b3.body.size());
+    CHECK(spool->leased_count() == 1);
+
+    const auto st = spool->stats();
+    CHECK(st.batches == 2);
+    CHECK(st.events == 3);
+    CHECK(st.bytes == b2.body.size() + b3.body.size());
+    CHECK(st.oldest_created_ms == 50);
+    CHECK(st.file_bytes > 0);
+}
+
+TEST_CASE("append of nothing is a no-op", "[spool]") {
+    TempDir tmp;
+    auto spool = open_ok(config_for(tmp.file("spool.db")));
+    std::vector<std::int64_t> ids{42};
+    CHECK(spool->append({}, &ids) == std::error_code{});
+    CHECK(ids.empty());
+    CHECK(spool->stats().batches == 0);
+}
+
+TEST_CASE("lease_due honours the limit, the due time and the oldest-first order", "[spool]") {
+    TempDir tmp;
+    auto spool = open_ok(config_for(tmp.file("spool.db")));
+    const auto ids = append_ok(*spool, {batch("wk", 1, 300), batch("wk", 1, 100), batch("wk", 1, 200)});
+    auto first = spool->lease_due("wk", now_ms(), 2);
+    REQUIRE(first.size() == 2);
+    CHECK(first[0].id == ids[1]);  // created 100
+    CHECK(first[1].id == ids[2]);  // created 200
+    // Not due before its time.
+    CHECK(spool->lease_due("wk", 0, 10).empty());
+    CHECK(spool->lease_due("other", now_ms(), 10).empty());
+    CHECK(spool->lease_due("wk", now_ms(), 0).empty());
+    auto rest = spool->lease_due("wk", now_ms(), 10);
+    REQUIRE(rest.size() == 1);
+    CHECK(rest[0].id == ids[0]);
+    spool->release_all_leases();
+    CHECK(spool->leased_count() == 0);
+    CHECK(spool->lease_due("wk", now_ms(), 10).size() == 3);
+}
+
+TEST_CASE("reschedule counts the attempt, records the error and releases the lease", "[spool]") {
+    TempDir tmp;
+    auto spool = open_ok(config_for(tmp.file("spool.db")));
+    const auto ids = append_ok(*spool, {batch("wk", 2)});
+    REQUIRE(spool->lease_due("wk", now_ms(), 1).size() == 1);
+    const std::int64_t later = now_ms() + 60'000;
+    CHECK(spool->reschedule(ids[0], later, "503 from Segment") == std::error_code{});
+    CHECK(spool->leased_count() == 0);
+    CHECK(spool->lease_due("wk", later - 1, 10).empty());
+    auto again = spool->lease_due("wk", later, 10);
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].attempts == 1);
+    CHECK(again[0].next_attempt_ms == later);
+    CHECK(again[0].last_error == "503 from Segment");
+    CHECK(spool->reschedule(ids[0], later, "again") == std::error_code{});
+    CHECK(spool->reschedule(999'999, later, "x") == SpoolErrc::not_found);
+    spool->release_all_leases();
+    CHECK(spool->lease_due("wk", later, 10).at(0).attempts == 2);
+}
+
+TEST_CASE("write_keys lists every key with the earliest unleased due time", "[spool]") {
+    TempDir tmp;
+    auto spool = open_ok(config_for(tmp.file("spool.db")));
+    const auto ids = append_ok(*spool, {batch("b", 1), batch("a", 1), batch("a", 1)});
+    REQUIRE(spool->reschedule(ids[1], 5'000'000'000'000, "x") == std::error_code{});
+    auto keys = spool->write_keys();
+    REQUIRE(keys.size() == 2);
+    CHECK(keys[0].first == "a");
+    CHECK(keys[1].first == "b");
+    CHECK(keys[0].second <= now_ms());  // ids[2] is due now
+    CHECK(keys[1].second <= now_ms());
+    REQUIRE(spool->lease_due("a", now_ms(), 10).size() == 1);  // ids[2]
+    keys = spool->write_keys();
+    CHECK(keys[0].second == 5'000'000'000'000);
+    REQUIRE(spool->lease_due("b", now_ms(), 10).size() == 1);
+    keys = spool->write_keys();
+    REQUIRE(keys.size() == 2);
+    CHECK(keys[1].second == std::numeric_limits<std::int64_t>::max());
+}
+
+TEST_CASE("a full spool refuses the whole append and leaves everything intact", "[spool]") {
+    TempDir tmp;
+    const auto b = batch("wk", 10);
+    const std::uint64_t max = b.body.size() * 2 + 1;
+    auto spool = open_ok(config_for(tmp.file("spool.db"), max));
+    const auto ids = append_ok(*spool, {b, b});
+    const auto before = spool->stats();
+
+    std::vector<std::int64_t> refused_ids{7};
+    CHECK(spool->append({b}, &refused_ids) == SpoolErrc::full);
+    CHECK(refused_ids.empty());
+    // A vector is all or nothing: one that would not fit writes none of its batches.
+    spool->purge_batches(nullptr);
+    CHECK(spool->append({b, b, b}, nullptr) == SpoolErrc::full);
+    CHECK(spool->stats().batches == 0);
+    append_ok(*spool, {b, b});
+
+    const auto after = spool->stats();
+    CHECK(after.batches == before.batches);
+    CHECK(after.bytes == before.bytes);
+    CHECK(after.events == before.events);
+    const auto leased = spool->lease_due("wk", now_ms(), 10);
+    REQUIRE(leased.size() == 2);
+    CHECK(leased[0].body == b.body);
+    CHECK(leased[1].body == b.body);
+    CHECK(ids.size() == 2);
+
+    // Room again once a batch is delivered.
+    REQUIRE(spool->mark_delivered(leased[0].id) == std::error_code{});
+    CHECK(spool->append({b}, nullptr) == std::error_code{});
+    CHECK(std::error_code(SpoolErrc::full).message().find("full") != std::string::npos);
+}
+
+TEST_CASE("split replaces a batch by two that keep its identity", "[spool]") {
+    TempDir tmp;
+    auto spool = open_ok(config_for(tmp.file("spool.db")));
+    const auto ids = append_ok(*spool, {batch("wk", 4, 777, "req-s")});
+    REQUIRE(spool->lease_due("wk", now_ms(), 1).size() == 1);
+    REQUIRE(spool->reschedule(ids[0], 0, "400") == std::error_code{});
+    REQUIRE(spool->lease_due("wk", now_ms(), 1).size() == 1);
+    std::int64_t first = 0;
+    std::int64_t second = 0;
+    CHECK(spool->split(ids[0], "{\"a\":1},\n{\"a\":2}", 2, "{\"a\":3}", 1, &first, &second) ==
+          std::error_code{});
+    CHECK(first != 0);
+    CHECK(second != 0);
+    CHECK(first != second);
+    CHECK(spool->leased_count() == 0);
+    CHECK(spool->mark_delivered(ids[0]) == SpoolErrc::not_found);
+    auto parts = spool->lease_due("wk", now_ms(), 10);
+    REQUIRE(parts.size() == 2);
+    CHECK(parts[0].id == first);
+    CHECK(parts[0].body == "{\"a\":1},\n{\"a\":2}");
+    CHECK(parts[0].events == 2);
+    CHECK(parts[1].id == second);
+    CHECK(parts[1].events == 1);
+    for (const auto& p : parts) {
+        CHECK(p.write_key == "wk");
+        CHECK(p.request_id == "req-s");
+        CHECK(p.created_ms == 777);
+        CHECK(p.attempts == 1);
+        CHECK(p.next_attempt_ms <= now_ms());
+    }
+    const auto st = spool->stats();
+    CHECK(st.batches == 2);
+    CHECK(st.events == 3);
+    CHECK(st.bytes == std::string("{\"a\":1},\n{\"a\":2}").size() + std::string("{\"a\":3}").size());
+    CHECK(spool->bytes_used() == st.bytes);
+    CHECK(spool->split(424242, "x", 1, "y", 1, &first, &second) == SpoolErrc::not_found);
+    CHECK(spool->stats().batches == 2);
+}
+
+TEST_CASE("dead_letter moves the batch with its body; list shows it", "[spool]") {
+    TempDir tmp;
+    auto spool = open_ok(config_for(tmp.file("spool.db")));
+    const auto b = batch("wk-secret", 5, 1234);
+    const auto ids = append_ok(*spool, {b, batch("wk-secret", 1, 5000)});
+    REQUIRE(spool->lease_due("wk-secret", now_ms(), 1).size() == 1);
+    const std::int64_t before = now_ms();
+    CHECK(spool->dead_letter(ids[0], 400, "invalid event: traits not flat") == std::error_code{});
+    CHECK(spool->dead_letter(ids[0], 400, "again") == SpoolErrc::not_found);
+    CHECK(spool->leased_count() == 0);
+
+    const auto st = spool->stats();
+    CHECK(st.batches == 1);
+    CHECK(st.dead_letters == 1);
+    CHECK(st.dead_letter_events == 5);
+    CHECK(spool->bytes_used() == st.bytes);
+
+    auto listed = spool->list_dead_letters(10, false);
+    REQUIRE(listed.size() == 1);
+    const DeadLetter& d = listed[0];
+    CHECK(d.id > 0);
+    CHECK(d.write_key == "wk-secret");
+    CHECK(d.events == 5);
+    CHECK(d.status == 400);
+    CHECK(d.reason == "invalid event: traits not flat");
+    CHECK(d.created_ms == 1234);
+    CHECK(d.dead_ms >= before);
+    CHECK(d.attempts == 1);
+    CHECK(d.body.empty());
+    auto with_body = spool->list_dead_letters(10, true);
+    REQUIRE(with_body.size() == 1);
+    CHECK(with_body[0].body == b.body);
+    CHECK(spool->list_dead_letters(0, false).empty());
+}
+
+TEST_CASE("replay moves dead letters back, due now, attempts reset, created_ms kept", "[spool]") {
+    TempDir tmp;
+    auto spool = open_ok(config_for(tmp.file("spool.db")));
+    const auto b1 = batch("wk", 2, 11);
+    const auto b2 = batch("wk", 3, 22);
+    const auto b3 = batch("wk2", 4, 33);
+    const auto ids = append_ok(*spool, {b1, b2, b3});
+    REQUIRE(spool->reschedule(ids[0], 0, "503") == std::error_code{});
+    for (auto id : ids) REQUIRE(spool->dead_letter(id, 0, "gave up after 12h") == std::error_code{});
+    REQUIRE(spool->stats().batches == 0);
+    CHECK(spool->bytes_used() == 0);
+    auto dead = spool->list_dead_letters(100, false);
+    REQUIRE(dead.size() == 3);
+    CHECK(dead[0].attempts == 2);
+
+    std::size_t replayed = 99;
+    // An unknown id replays nothing.
+    CHECK(spool->replay_dead_letters({dead[0].id, 987654}, &replayed) == SpoolErrc::not_found);
+    CHECK(replayed == 0);
+    CHECK(spool->list_dead_letters(100, false).size() == 3);
+
+    CHECK(spool->replay_dead_letters({dead[0].id}, &replayed) == std::error_code{});
+    CHECK(replayed == 1);
+    auto back = spool->lease_due("wk", now_ms(), 10);
+    REQUIRE(back.size() == 1);
+    CHECK(back[0].body == b1.body);
+    CHECK(back[0].events == 2);
+    CHECK(back[0].created_ms == 11);
+    CHECK(back[0].attempts == 0);
+    CHECK(back[0].last_error.empty());
+    CHECK(back[0].request_id.empty());
+    CHECK(back[0].next_attempt_ms <= now_ms());
+    CHECK(spool->bytes_used() == b1.body.size());
+
+    CHECK(spool->replay_dead_letters({}, &replayed) == std::error_code{});
+    CHECK(replayed == 2);
+    CHECK(spool->list_dead_letters(100, false).empty());
+    const auto st = spool->stats();
+    CHECK(st.batches == 3);
+    CHECK(st.events == 9);
+    CHECK(st.bytes == b1.body.size() + b2.body.size() + b3.body.size());
+    CHECK(spool->bytes_used() == st.bytes);
+    CHECK(st.dead_letters == 0);
+    CHECK(spool->replay_dead_letters({}, &replayed) == std::error_code{});
+    CHECK(replayed == 0);
+}
+
+TEST_CASE("purge removes dead letters or batches, and only those", "[spool]") {
+    TempDir tmp;
+    auto spool = open_ok(config_for(tmp.file("spool.db")));
+    const auto ids = append_ok(*spool, {batch("wk", 1), batch("wk", 2), batch("wk", 3)});
+    REQUIRE(spool->dead_letter(ids[0], 413, "too large") == std::error_code{});
+    REQUIRE(spool->lease_due("wk", now_ms(), 1).size() == 1);
+    std::size_t purged = 0;
+    CHECK(spool->purge_dead_letters(&purged) == std::error_code{});
+    CHECK(purged == 1);
+    CHECK(spool->stats().dead_letters == 0);
+    CHECK(spool->stats().batches == 2);
+    REQUIRE(spool->dead_letter(ids[1], 400, "bad") == std::error_code{});
+    CHECK(spool->purge_batches(&purged) == std::error_code{});
+    CHECK(purged == 1);
+    const auto st = spool->stats();
+    CHECK(st.batches == 0);
+    CHECK(st.bytes == 0);
+    CHECK(st.oldest_created_ms == 0);
+    CHECK(st.dead_letters == 1);
+    CHECK(spool->bytes_used() == 0);
+    CHECK(spool->leased_count() == 0);
+}
+
+TEST_CASE("reopen keeps every batch and dead letter; leases are released", "[spool]") {
+    TempDir tmp;
+    const auto cfg = config_for(tmp.file("spool.db"));
+    const auto b1 = batch("wk", 2, 10, "r1");
+    const auto b2 = batch("wk", 3, 20, "r2");
+    std::vector<std::int64_t> ids;
+    lsr::server::SpoolStats before;
+    {
+        auto spool = open_ok(cfg);
+        ids = append_ok(*spool, {b1, b2, batch("wk", 1)});
+        REQUIRE(spool->reschedule(ids[1], 12345, "timeout") == std::error_code{});
+        REQUIRE(spool->dead_letter(ids[2], 400, "bad event") == std::error_code{});
+        REQUIRE(spool->lease_due("wk", now_ms(), 10).size() == 2);
+        before = spool->stats();
+    }
+    auto spool = open_ok(cfg);
+    const auto after = spool->stats();
+    CHECK(after.batches == before.batches);
+    CHECK(after.events == before.events);
+    CHECK(after.bytes == before.bytes);
+    CHECK(after.dead_letters == 1);
+    CHECK(after.oldest_created_ms == 10);
+    CHECK(spool->bytes_used() == before.bytes);
+    CHECK(spool->leased_count() == 0);
+    auto leased = spool->lease_due("wk", now_ms(), 10);
+    REQUIRE(leased.size() == 2);
+    CHECK(leased[0].id == ids[0]);
+    CHECK(leased[0].body == b1.body);
+    CHECK(leased[1].id == ids[1]);
+    CHECK(leased[1].attempts == 1);
+    CHECK(leased[1].last_error == "timeout");
+    CHECK(leased[1].next_attempt_ms == 12345);
+    CHECK(spool->list_dead_letters(10, false).at(0).reason == "bad event");
+    // Ids keep growing across restarts: a delivered id is never reused.
+    auto more = append_ok(*spool, {batch("wk", 1)});
+    CHECK(more[0] > ids[2]);
+}
+
+TEST_CASE("a file that is not a database is refused as corrupt, untouched, with the way out", "[spool]") {
+    TempDir tmp;
+    const std::string path = tmp.file("spool.db");
+    const std::string garbage(5000, 'x');
+    write_file(path, garbage);
+    auto r = try_open(config_for(path));
+    CHECK(r.spool == nullptr);
+    CHECK(r.ec == SpoolErrc::corrupt);
+    CHECK(r.message.find(path) != std::string::npos);
+    CHECK(r.message.find("mv " + path + " " + path + ".corrupt-") != std::string::npos);
+    CHECK(r.message.find("empty spool") != std::string::npos);
+    CHECK(r.message.find("spool salvage --from") != std::string::npos);
+    CHECK(read_file(path) == garbage);
+    CHECK(!fs::exists(path + "-wal"));
+    CHECK(!fs::exists(path + "-shm"));
+    // Asking again gives the same answer: nothing loops, nothing changes.
+    CHECK(try_open(config_for(path)).ec == SpoolErrc::corrupt);
+}
+
+TEST_CASE("a truncated spool is refused as corrupt", "[spool]") {
+    TempDir tmp;
+    const std::string path = tmp.file("spool.db");
+    {
+        auto spool = open_ok(config_for(path));
+        std::vector<NewBatch> many;
+        for (int i = 0; i < 40; ++i) many.push_back(batch("wk", 2000, i));
+        append_ok(*spool, many);
+    }
+    REQUIRE(!fs::exists(path + "-wal"));  // checkpointed at close
+    const auto size = fs::file_size(path);
+    REQUIRE(size > 1'000'000);
+    SECTION("to half its size") {
+        fs::resize_file(path, size / 2);
+    }
+    SECTION("to a few bytes") {
+        fs::resize_file(path, 60);
+    }
+    SECTION("to its last page missing") {
+        fs::resize_file(path, size - 65536);
+    }
+    auto r = try_open(config_for(path));
+    INFO(r.message);
+    CHECK(r.spool == nullptr);
+    CHECK(r.ec == SpoolErrc::corrupt);
+    CHECK(r.message.find(path) != std::string::npos);
+    CHECK(r.message.find("mv ") != std::string::npos);
+}
+
+TEST_CASE("a spool with overwritten pages is refused as corrupt", "[spool]") {
+    TempDir tmp;
+    const std::string path = tmp.file("spool.db");
+    {
+        auto spool = open_ok(config_for(path));
+        std::vector<NewBatch> many;
+        for (int i = 0; i < 20; ++i) many.push_back(batch("wk", 2000, i));
+        append_ok(*spool, many);
+    }
+    std::string bytes = read_file(path);
+    REQUIRE(bytes.size() > 3 * 65536);
+    // Scribble over the second page (the batches table's root) and beyond.
+    for (std::size_t i = 65536; i < 65536 + 4096; ++i) bytes[i] = static_cast<char>(0xA5);
+    write_file(path, bytes);
+    auto r = try_open(config_for(path));
+    INFO(r.message);
+    CHECK(r.spool == nullptr);
+    CHECK(r.ec == SpoolErrc::corrupt);
+    CHECK(r.message.find(path) != std::string::npos);
+}
+
+TEST_CASE("an unknown schema version or a foreign database is refused", "[spool]") {
+    TempDir tmp;
+    const std::string path = tmp.file("spool.db");
+    SECTION("newer schema version") {
+        { open_ok(config_for(path)); }
+        REQUIRE(std::system(("sqlite3 '" + path + "' 'PRAGMA user_version=7' >/dev/null").c_str()) == 0);
+        auto r = try_open(config_for(path));
+        CHECK(r.spool == nullptr);
+        CHECK(r.ec == SpoolErrc::corrupt);
+        CHECK(r.message.find("schema version 7") != std::string::npos);
+    }
+    SECTION("another application's database") {
+        REQUIRE(std::system(("sqlite3 '" + path + "' 'CREATE TABLE t(x)' >/dev/null").c_str()) == 0);
+        auto r = try_open(config_for(path));
+        CHECK(r.spool == nullptr);
+        CHECK(r.ec == SpoolErrc::corrupt);
+        CHECK(r.message.find("not a relay spool") != std::string::npos);
+    }
+}
+
+TEST_CASE("an empty file becomes a new spool", "[spool]") {
+    TempDir tmp;
+    const std::string path = tmp.file("spool.db");
+    write_file(path, "");
+    auto spool = open_ok(config_for(path));
+    append_ok(*spool, {batch("wk", 1)});
+    CHECK(spool->stats().batches == 1);
+}
+
+TEST_CASE("open without create does not invent a spool", "[spool]") {
+    TempDir tmp;
+    const std::string path = tmp.file("missing/spool.db");
+    lsr::server::SpoolOpenOptions options;
+    options.create = false;
+    auto r = try_open(config_for(path), options);
+    CHECK(r.spool == nullptr);
+    CHECK(r.ec == SpoolErrc::not_found);
+    CHECK(r.message.find(path) != std::string::npos);
+    CHECK(!fs::exists(path));
+    CHECK(!fs::exists(tmp.file("missing")));
+}
+
+TEST_CASE("open reports a path it cannot use", "[spool]") {
+    TempDir tmp;
+    SECTION("a directory") {
+        fs::create_directories(tmp.file("dir.db"));
+        auto r = try_open(config_for(tmp.file("dir.db")));
+        CHECK(r.spool == nullptr);
+        CHECK(r.ec == SpoolErrc::io);
+        CHECK(r.message.find("dir.db") != std::string::npos);
+    }
+    SECTION("an empty path") {
+        auto r = try_open(config_for(""));
+        CHECK(r.spool == nullptr);
+        CHECK(r.ec == SpoolErrc::io);
+    }
+    SECTION("a parent that is a file") {
+        write_file(tmp.file("plain"), "x");
+        auto r = try_open(config_for(tmp.file("plain/spool.db")));
+        CHECK(r.spool == nullptr);
+        CHECK(r.ec == SpoolErrc::io);
+        CHECK(r.message.find("plain") != std::string::npos);
+    }
+}
+
+TEST_CASE("a second connection's changes are seen by the running spool", "[spool]") {
+    TempDir tmp;
+    const auto b = batch("wk", 10);
+    const auto cfg = config_for(tmp.file("spool.db"), b.body.size() * 2);
+    auto relay = open_ok(cfg);
+    append_ok(*relay, {b, b});
+    CHECK(relay->append({b}, nullptr) == SpoolErrc::full);
+    {
+        auto tool = open_ok(cfg);  // e.g. `spool purge --batches` while the relay runs
+        REQUIRE(tool->purge_batches(nullptr) == std::error_code{});
+    }
+    CHECK(relay->bytes_used() == 0);
+    CHECK(relay->append({b}, nullptr) == std::error_code{});
+}
+
+TEST_CASE("synchronous NORMAL opens and keeps data too", "[spool]") {
+    TempDir tmp;
+    auto cfg = config_for(tmp.file("spool.db"));
+    cfg.synchronous_full = false;
+    {
+        auto spool = open_ok(cfg);
+        append_ok(*spool, {batch("wk", 2)});
+    }
+    CHECK(open_ok(cfg)->stats().batches == 1);
+}
+
+TEST_CASE("the spool is safe to use from several threads", "[spool]") {
+    TempDir tmp;
+    auto spool = open_ok(config_for(tmp.file("spool.db")));
+    constexpr int kPerThread = 50;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            const std::string key = "wk" + std::to_string(t);
+            for (int i = 0; i < kPerThread; ++i) {
+                std::vector<std::int64_t> ids;
+                REQUIRE(spool->append({batch(key, 3)}, &ids) == std::error_code{});
+                auto leased = spool->lease_due(key, now_ms(), 1);
+                if (!leased.empty()) REQUIRE(spool->mark_delivered(leased[0].id) == std::error_code{});
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    const auto st = spool->stats();
+    CHECK(st.batches == 0);
+    CHECK(st.bytes == 0);
+    CHECK(spool->bytes_used() == 0);
+}
+
+TEST_CASE("spool error codes have readable messages", "[spool]") {
+    CHECK(std::string(lsr::server::spool_category().name()) == "spool");
+    CHECK(std::error_code(SpoolErrc::corrupt).message().find("not a valid") != std::string::npos);
+    CHECK(std::error_code(SpoolErrc::not_found).message().find("no such") != std::string::npos);
+    CHECK(std::error_code(SpoolErrc::io).message().find("error") != std::string::npos);
+}
