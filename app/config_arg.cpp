@@ -20,7 +20,8 @@ std::optional<config::Config> take_config(std::vector<std::string>& args) {
             break;
         }
     }
-    const auto result = file.empty() ? config::ConfigLoader::defaults() : config::ConfigLoader::load_file(file);
+    const auto result =
+        file.empty() ? config::ConfigLoader::defaults() : config::ConfigLoader::load_file(file);
     if (!result.ok()) {
         for (const auto& p : result.problems) std::cerr << p.to_string() << "\n";
         std::cerr << result.problems.size() << " problem(s) in the configuration\n";

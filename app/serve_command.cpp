@@ -12,7 +12,8 @@ int run_serve(const std::vector<std::string>& args) {
     auto cfg = take_config(rest);
     if (!cfg) return 1;
     if (!rest.empty()) {
-        std::cerr << "serve: unexpected argument \"" << rest.front() << "\"\nusage: looker-segment-relay serve [--config FILE]\n";
+        std::cerr << "serve: unexpected argument \"" << rest.front()
+                  << "\"\nusage: looker-segment-relay serve [--config FILE]\n";
         return 2;
     }
     server::RelayApp app(std::move(*cfg));

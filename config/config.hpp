@@ -30,10 +30,10 @@ struct ServerConfig {
     std::string listen_host = "127.0.0.1";
     std::uint16_t listen_port = 8080;
     std::uint32_t io_threads = 2;
-    std::uint32_t worker_threads = 2;       // parsing and mapping of execute payloads
-    std::uint32_t drain_grace_ms = 20'000;  // SIGTERM: time for in-flight requests
+    std::uint32_t worker_threads = 2;             // parsing and mapping of execute payloads
+    std::uint32_t drain_grace_ms = 20'000;        // SIGTERM: time for in-flight requests
     std::uint32_t execute_keepalive_ms = 30'000;  // newline cadence on long executes
-    std::string temp_dir;                   // request bodies; default <spool dir>/tmp
+    std::string temp_dir;                         // request bodies; default <spool dir>/tmp
     ListenerLimits limits;
     TlsListener tls;
 };
@@ -42,16 +42,16 @@ struct DownloadConfig {
     std::vector<std::string> allowed_hosts;  // hosts a download_url may point to
     bool allow_loopback_http = false;        // tests only: http:// to 127.0.0.1
     std::uint32_t connect_timeout_ms = 10'000;
-    std::uint32_t timeout_ms = 780'000;      // whole download, as the public hub
+    std::uint32_t timeout_ms = 780'000;  // whole download, as the public hub
     std::uint64_t max_bytes = 8ull * 1024 * 1024 * 1024;
-    std::string ca_file;                     // empty: system store
+    std::string ca_file;  // empty: system store
 };
 
 struct HubConfig {
     std::string label = "Looker Segment Relay";
     std::string base_url = "http://127.0.0.1:8080";  // prefixed to advertised URLs
-    std::string secret;                      // RELAY_HUB_SECRET; signs and checks tokens
-    std::vector<std::string> tokens;         // extra accepted tokens (RELAY_HUB_TOKENS, comma list)
+    std::string secret;                              // RELAY_HUB_SECRET; signs and checks tokens
+    std::vector<std::string> tokens;                 // extra accepted tokens (RELAY_HUB_TOKENS, comma list)
     std::vector<std::string> actions = {"segment_event", "segment_track", "segment_group"};
     DownloadConfig download;
 };
@@ -78,12 +78,12 @@ struct MappingConfig {
 };
 
 struct WebhookRoute {
-    std::string path;            // e.g. /webhooks/marketing
-    std::string token;           // X-Looker-Webhook-Token; RELAY_WEBHOOK_TOKEN_<NAME>
-    std::string name;            // used for the env override and in logs/metrics
-    std::string write_key;       // RELAY_WEBHOOK_WRITE_KEY_<NAME>
+    std::string path;               // e.g. /webhooks/marketing
+    std::string token;              // X-Looker-Webhook-Token; RELAY_WEBHOOK_TOKEN_<NAME>
+    std::string name;               // used for the env override and in logs/metrics
+    std::string write_key;          // RELAY_WEBHOOK_WRITE_KEY_<NAME>
     std::string call = "identify";  // identify | track | group
-    std::string event;           // track only
+    std::string event;              // track only
     IdentityColumns identity;
 };
 
@@ -101,17 +101,17 @@ struct WriteKeyLimits {
 };
 
 struct SegmentConfig {
-    std::string region = "us";              // us | eu | custom
-    std::string endpoint;                   // custom: scheme://host[:port]
-    std::string default_write_key;          // RELAY_SEGMENT_WRITE_KEY; used when a request names none
+    std::string region = "us";      // us | eu | custom
+    std::string endpoint;           // custom: scheme://host[:port]
+    std::string default_write_key;  // RELAY_SEGMENT_WRITE_KEY; used when a request names none
     std::uint32_t max_batch_events = 2500;
     std::uint32_t max_batch_bytes = 475'000;
     std::uint32_t max_event_bytes = 32'000;
     std::uint32_t gzip_min_bytes = 64 * 1024;
     std::uint32_t connect_timeout_ms = 10'000;
     std::uint32_t request_timeout_ms = 30'000;
-    std::uint32_t max_connections = 16;     // to Segment, over all write keys
-    std::string ca_file;                    // empty: system store
+    std::uint32_t max_connections = 16;  // to Segment, over all write keys
+    std::string ca_file;                 // empty: system store
     RetryConfig retry;
     WriteKeyLimits per_write_key;
 };
@@ -126,8 +126,8 @@ struct DeliveryConfig {
 struct SpoolConfig {
     std::string path = "./var/spool.db";
     std::uint64_t max_bytes = 2ull * 1024 * 1024 * 1024;
-    bool synchronous_full = true;           // fsync every commit
-    std::uint32_t poll_interval_ms = 1'000; // wake-up for due retries
+    bool synchronous_full = true;            // fsync every commit
+    std::uint32_t poll_interval_ms = 1'000;  // wake-up for due retries
 };
 
 struct LogConfig {

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
@@ -42,11 +43,10 @@ void read_server(YamlReader& r, const YAML::Node& n, ServerConfig& s) {
     r.num(n, "server", "drain_grace_ms", s.drain_grace_ms);
     r.num(n, "server", "execute_keepalive_ms", s.execute_keepalive_ms);
     r.str(n, "server", "temp_dir", s.temp_dir);
-    if (const auto l = n["limits"]; l && r.object(l, "server.limits",
-                                                  {"max_header_bytes", "max_body_bytes",
-                                                   "max_small_body_bytes", "read_header_timeout_ms",
-                                                   "read_body_timeout_ms", "idle_timeout_ms",
-                                                   "max_connections"})) {
+    if (const auto l = n["limits"];
+        l && r.object(l, "server.limits",
+                      {"max_header_bytes", "max_body_bytes", "max_small_body_bytes", "read_header_timeout_ms",
+                       "read_body_timeout_ms", "idle_timeout_ms", "max_connections"})) {
         auto& x = s.limits;
         r.num(l, "server.limits", "max_header_bytes", x.max_header_bytes);
         r.num(l, "server.limits", "max_body_bytes", x.max_body_bytes);
@@ -70,10 +70,10 @@ void read_hub(YamlReader& r, const YAML::Node& n, HubConfig& h) {
     r.str(n, "hub", "secret", h.secret);
     r.str_list(n, "hub", "tokens", h.tokens);
     r.str_list(n, "hub", "actions", h.actions);
-    if (const auto d = n["download"]; d && r.object(d, "hub.download",
-                                                    {"allowed_hosts", "allow_loopback_http",
-                                                     "connect_timeout_ms", "timeout_ms", "max_bytes",
-                                                     "ca_file"})) {
+    if (const auto d = n["download"];
+        d && r.object(d, "hub.download",
+                      {"allowed_hosts", "allow_loopback_http", "connect_timeout_ms", "timeout_ms",
+                       "max_bytes", "ca_file"})) {
         auto& x = h.download;
         r.str_list(d, "hub.download", "allowed_hosts", x.allowed_hosts);
         r.boolean(d, "hub.download", "allow_loopback_http", x.allow_loopback_http);
@@ -125,8 +125,7 @@ void read_webhooks(YamlReader& r, const YAML::Node& n, std::vector<WebhookRoute>
         const auto e = n[i];
         const std::string path = "webhooks[" + std::to_string(i) + "]";
         WebhookRoute w;
-        if (!r.object(e, path, {"name", "path", "token", "write_key", "call", "event", "identity"}))
-            continue;
+        if (!r.object(e, path, {"name", "path", "token", "write_key", "call", "event", "identity"})) continue;
         r.str(e, path, "name", w.name);
         r.str(e, path, "path", w.path);
         r.str(e, path, "token", w.token);
@@ -156,17 +155,16 @@ void read_segment(YamlReader& r, const YAML::Node& n, SegmentConfig& s) {
     r.num(n, "segment", "request_timeout_ms", s.request_timeout_ms);
     r.num(n, "segment", "max_connections", s.max_connections);
     r.str(n, "segment", "ca_file", s.ca_file);
-    if (const auto t = n["retry"]; t && r.object(t, "segment.retry",
-                                                 {"base_delay_ms", "max_delay_ms", "retry_after_cap_ms",
-                                                  "give_up_after_s"})) {
+    if (const auto t = n["retry"];
+        t && r.object(t, "segment.retry",
+                      {"base_delay_ms", "max_delay_ms", "retry_after_cap_ms", "give_up_after_s"})) {
         r.num(t, "segment.retry", "base_delay_ms", s.retry.base_delay_ms);
         r.num(t, "segment.retry", "max_delay_ms", s.retry.max_delay_ms);
         r.num(t, "segment.retry", "retry_after_cap_ms", s.retry.retry_after_cap_ms);
         r.num(t, "segment.retry", "give_up_after_s", s.retry.give_up_after_s);
     }
-    if (const auto k = n["per_write_key"]; k && r.object(k, "segment.per_write_key",
-                                                         {"requests_per_second", "burst",
-                                                          "max_in_flight"})) {
+    if (const auto k = n["per_write_key"];
+        k && r.object(k, "segment.per_write_key", {"requests_per_second", "burst", "max_in_flight"})) {
         r.num(k, "segment.per_write_key", "requests_per_second", s.per_write_key.requests_per_second);
         r.num(k, "segment.per_write_key", "burst", s.per_write_key.burst);
         r.num(k, "segment.per_write_key", "max_in_flight", s.per_write_key.max_in_flight);
@@ -182,8 +180,7 @@ void read_root(YamlReader& r, const YAML::Node& root, Config& c) {
     if (const auto n = root["mapping"]) read_mapping(r, n, c.mapping);
     if (const auto n = root["webhooks"]) read_webhooks(r, n, c.webhooks);
     if (const auto n = root["segment"]) read_segment(r, n, c.segment);
-    if (const auto n = root["delivery"];
-        n && r.object(n, "delivery", {"ack", "ack_delivered_timeout_ms"})) {
+    if (const auto n = root["delivery"]; n && r.object(n, "delivery", {"ack", "ack_delivered_timeout_ms"})) {
         std::string ack;
         if (r.str(n, "delivery", "ack", ack)) {
             if (ack == "spooled")
@@ -256,6 +253,12 @@ LoadResult finish(Config config, YamlReader& reader) {
     apply_environment(config);
     result.problems = reader.take_problems();
     ConfigValidator::validate(config, reader.locations(), result.problems);
+    // In file order, problems without a line last.
+    std::stable_sort(result.problems.begin(), result.problems.end(), [](const auto& a, const auto& b) {
+        const int la = a.line == 0 ? std::numeric_limits<int>::max() : a.line;
+        const int lb = b.line == 0 ? std::numeric_limits<int>::max() : b.line;
+        return la < lb;
+    });
     result.config = std::move(config);
     return result;
 }

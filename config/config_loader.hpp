@@ -24,7 +24,7 @@ struct LoadResult {
 };
 
 class ConfigLoader {
-public:
+  public:
     static LoadResult load_file(const std::string& path);
     static LoadResult load_string(std::string_view yaml, const std::string& source_name);
     static LoadResult defaults();  // embedded defaults + environment overrides, validated

@@ -7,23 +7,35 @@ namespace lsr::config {
 namespace {
 
 class Checker {
-public:
+  public:
     Checker(const Config& c, const KeyLocations& where, std::vector<ConfigProblem>& out)
         : c_(c), where_(where), out_(out) {}
 
     void require(bool ok, const std::string& key, std::string message) {
         if (ok) return;
-        const auto it = where_.find(key);
-        out_.push_back({c_.source, it == where_.end() ? 0 : it->second, std::move(message)});
+        // The key itself, else the nearest enclosing key that the file had.
+        std::string k = key;
+        int line = 0;
+        while (!k.empty()) {
+            if (const auto it = where_.find(k); it != where_.end()) {
+                line = it->second;
+                break;
+            }
+            const auto dot = k.rfind('.');
+            k = dot == std::string::npos ? std::string() : k.substr(0, dot);
+        }
+        out_.push_back({c_.source, line, std::move(message)});
     }
 
-private:
+  private:
     const Config& c_;
     const KeyLocations& where_;
     std::vector<ConfigProblem>& out_;
 };
 
-bool is_http_url(const std::string& s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
+bool is_http_url(const std::string& s) {
+    return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0;
+}
 
 }  // namespace
 
@@ -31,7 +43,8 @@ void ConfigValidator::validate(const Config& c, const KeyLocations& where, std::
     Checker k(c, where, out);
     const auto& s = c.server;
     k.require(!s.listen_host.empty(), "server.listen", "server.listen needs a host");
-    k.require(s.io_threads >= 1 && s.io_threads <= 64, "server.io_threads", "server.io_threads must be 1..64");
+    k.require(s.io_threads >= 1 && s.io_threads <= 64, "server.io_threads",
+              "server.io_threads must be 1..64");
     k.require(s.worker_threads >= 1 && s.worker_threads <= 64, "server.worker_threads",
               "server.worker_threads must be 1..64");
     k.require(s.execute_keepalive_ms >= 10, "server.execute_keepalive_ms",
@@ -49,11 +62,13 @@ void ConfigValidator::validate(const Config& c, const KeyLocations& where, std::
         k.require(!s.tls.key_file.empty(), "server.tls", "server.tls.enabled needs server.tls.key_file");
     }
 
-    k.require(is_http_url(c.hub.base_url), "hub.base_url", "hub.base_url must start with http:// or https://");
+    k.require(is_http_url(c.hub.base_url), "hub.base_url",
+              "hub.base_url must start with http:// or https://");
     static const std::set<std::string> actions = {"segment_event", "segment_track", "segment_group"};
     for (const auto& a : c.hub.actions)
-        k.require(actions.count(a) == 1, "hub.actions",
-                  "hub.actions: unknown action \"" + a + "\" (known: segment_event, segment_track, segment_group)");
+        k.require(
+            actions.count(a) == 1, "hub.actions",
+            "hub.actions: unknown action \"" + a + "\" (known: segment_event, segment_track, segment_group)");
 
     const auto& g = c.segment;
     k.require(g.region == "us" || g.region == "eu" || g.region == "custom", "segment.region",
@@ -62,7 +77,8 @@ void ConfigValidator::validate(const Config& c, const KeyLocations& where, std::
         k.require(is_http_url(g.endpoint), "segment.endpoint",
                   "segment.region custom needs segment.endpoint as http(s)://host[:port]");
     else
-        k.require(g.endpoint.empty(), "segment.endpoint", "segment.endpoint is only used with segment.region: custom");
+        k.require(g.endpoint.empty(), "segment.endpoint",
+                  "segment.endpoint is only used with segment.region: custom");
     k.require(g.max_batch_events >= 1 && g.max_batch_events <= 2500, "segment.max_batch_events",
               "segment.max_batch_events must be 1..2500 (Segment rejects more per batch)");
     k.require(g.max_batch_bytes >= 4096 && g.max_batch_bytes <= 500'000, "segment.max_batch_bytes",
@@ -71,7 +87,8 @@ void ConfigValidator::validate(const Config& c, const KeyLocations& where, std::
               "segment.max_event_bytes must be 256..32000 (Segment's limit is 32 KB)");
     k.require(g.max_event_bytes < g.max_batch_bytes, "segment.max_event_bytes",
               "segment.max_event_bytes must be below segment.max_batch_bytes");
-    k.require(g.max_connections >= 1, "segment.max_connections", "segment.max_connections must be at least 1");
+    k.require(g.max_connections >= 1, "segment.max_connections",
+              "segment.max_connections must be at least 1");
     k.require(g.request_timeout_ms >= 100, "segment.request_timeout_ms",
               "segment.request_timeout_ms must be at least 100");
     k.require(g.retry.base_delay_ms >= 1 && g.retry.base_delay_ms <= g.retry.max_delay_ms, "segment.retry",
@@ -87,10 +104,12 @@ void ConfigValidator::validate(const Config& c, const KeyLocations& where, std::
 
     k.require(!c.spool.path.empty(), "spool.path", "spool.path must not be empty");
     k.require(c.spool.max_bytes >= 1024 * 1024, "spool.max_bytes", "spool.max_bytes must be at least 1 MiB");
-    k.require(c.spool.poll_interval_ms >= 10, "spool.poll_interval_ms", "spool.poll_interval_ms must be at least 10");
+    k.require(c.spool.poll_interval_ms >= 10, "spool.poll_interval_ms",
+              "spool.poll_interval_ms must be at least 10");
 
-    k.require(c.log.level == "debug" || c.log.level == "info" || c.log.level == "warn" || c.log.level == "error",
-              "log.level", "log.level must be debug, info, warn or error, not \"" + c.log.level + "\"");
+    k.require(
+        c.log.level == "debug" || c.log.level == "info" || c.log.level == "warn" || c.log.level == "error",
+        "log.level", "log.level must be debug, info, warn or error, not \"" + c.log.level + "\"");
 
     std::set<std::string> paths;
     static const std::set<std::string> calls = {"identify", "track", "group"};
@@ -102,12 +121,13 @@ void ConfigValidator::validate(const Config& c, const KeyLocations& where, std::
                   at + ".path must start with /webhooks/ and name the route");
         k.require(paths.insert(w.path).second, at, at + ".path \"" + w.path + "\" is used twice");
         k.require(!w.token.empty(), at, at + " needs a token (or RELAY_WEBHOOK_TOKEN_<NAME>)");
-        k.require(!w.write_key.empty() || !g.default_write_key.empty(), at,
-                  at + " needs a write_key (or RELAY_WEBHOOK_WRITE_KEY_<NAME>, or segment.default_write_key)");
+        k.require(
+            !w.write_key.empty() || !g.default_write_key.empty(), at,
+            at + " needs a write_key (or RELAY_WEBHOOK_WRITE_KEY_<NAME>, or segment.default_write_key)");
         k.require(calls.count(w.call) == 1, at, at + ".call must be identify, track or group");
         k.require(w.call != "track" || !w.event.empty(), at, at + ": a track route needs an event name");
-        k.require(!w.identity.user_id.empty() || !w.identity.anonymous_id.empty() || !w.identity.email.empty() ||
-                      !w.identity.group_id.empty(),
+        k.require(!w.identity.user_id.empty() || !w.identity.anonymous_id.empty() ||
+                      !w.identity.email.empty() || !w.identity.group_id.empty(),
                   at, at + ".identity must name at least one of user_id, anonymous_id, email, group_id");
     }
 }

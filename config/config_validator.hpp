@@ -11,7 +11,7 @@
 namespace lsr::config {
 
 class ConfigValidator {
-public:
+  public:
     static void validate(const Config& c, const KeyLocations& where, std::vector<ConfigProblem>& out);
 };
 

@@ -20,9 +20,12 @@ void YamlReader::problem_at(int line, std::string message) {
     problems_.push_back({file_, line, std::move(message)});
 }
 
-void YamlReader::remember(const std::string& path, const YAML::Node& n) { locations_[path] = line_of(n); }
+void YamlReader::remember(const std::string& path, const YAML::Node& n) {
+    locations_[path] = line_of(n);
+}
 
-bool YamlReader::object(const YAML::Node& n, const std::string& path, std::initializer_list<const char*> keys) {
+bool YamlReader::object(const YAML::Node& n, const std::string& path,
+                        std::initializer_list<const char*> keys) {
     if (!n.IsMap()) {
         problem(n, (path.empty() ? std::string("the configuration") : path) + " must be a mapping of keys");
         return false;
@@ -34,7 +37,8 @@ bool YamlReader::object(const YAML::Node& n, const std::string& path, std::initi
         if (!known) {
             std::string allowed;
             for (const char* k : keys) allowed += std::string(allowed.empty() ? "" : ", ") + k;
-            problem(kv.first, "unknown key \"" + join(path, key.c_str()) + "\" (known here: " + allowed + ")");
+            problem(kv.first,
+                    "unknown key \"" + join(path, key.c_str()) + "\" (known here: " + allowed + ")");
         } else {
             remember(join(path, key.c_str()), kv.second);
         }

@@ -7,10 +7,10 @@
 
 #include <initializer_list>
 #include <limits>
-#include <stdexcept>
-#include <type_traits>
 #include <map>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "config/config.hpp"
@@ -21,7 +21,7 @@ namespace lsr::config {
 using KeyLocations = std::map<std::string, int>;  // "segment.region" -> line
 
 class YamlReader {
-public:
+  public:
     explicit YamlReader(std::string file) : file_(std::move(file)) {}
 
     // True when `n` is a map; unknown keys are reported (so typos do not pass silently).
@@ -44,7 +44,7 @@ public:
     std::vector<ConfigProblem> take_problems() { return std::move(problems_); }
     const KeyLocations& locations() const { return locations_; }
 
-private:
+  private:
     static std::string join(const std::string& path, const char* key) {
         return path.empty() ? std::string(key) : path + "." + key;
     }
@@ -76,7 +76,8 @@ bool YamlReader::num(const YAML::Node& parent, const std::string& path, const ch
             out = static_cast<T>(v);
         }
     } catch (const std::exception&) {
-        number_problem(n, full, std::is_floating_point_v<T> ? "a non-negative number" : "a non-negative integer");
+        number_problem(n, full,
+                       std::is_floating_point_v<T> ? "a non-negative number" : "a non-negative integer");
         return false;
     }
     return true;

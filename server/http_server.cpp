@@ -17,7 +17,8 @@ std::error_code HttpServer::listen(const std::string& host, std::uint16_t port) 
     boost::system::error_code ec;
     net::ip::tcp::resolver resolver(io_);
     const auto results = resolver.resolve(host, std::to_string(port), net::ip::tcp::resolver::passive, ec);
-    if (ec || results.empty()) return ec ? std::error_code(ec) : std::make_error_code(std::errc::address_not_available);
+    if (ec || results.empty())
+        return ec ? std::error_code(ec) : std::make_error_code(std::errc::address_not_available);
     const auto endpoint = results.begin()->endpoint();
     acceptor_.open(endpoint.protocol(), ec);
     if (ec) return ec;
@@ -36,7 +37,8 @@ void HttpServer::start() {
 }
 
 void HttpServer::do_accept() {
-    acceptor_.async_accept(net::make_strand(io_), [this](boost::system::error_code ec, net::ip::tcp::socket socket) {
+    acceptor_.async_accept(net::make_strand(io_), [this](boost::system::error_code ec,
+                                                         net::ip::tcp::socket socket) {
         if (!accepting_) return;
         if (ec) {
             if (ec != net::error::operation_aborted)

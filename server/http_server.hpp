@@ -4,12 +4,11 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <memory>
 #include <string>
 #include <system_error>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include "server/http_session.hpp"
 #include "server/session_registry.hpp"
@@ -17,7 +16,7 @@
 namespace lsr::server {
 
 class HttpServer {
-public:
+  public:
     HttpServer(boost::asio::io_context& io, const SessionDeps& deps);
 
     std::error_code listen(const std::string& host, std::uint16_t port);
@@ -27,7 +26,7 @@ public:
     void close_idle_sessions();
     std::size_t open_sessions() const { return deps_.registry.size(); }
 
-private:
+  private:
     void do_accept();
 
     boost::asio::io_context& io_;

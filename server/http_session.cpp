@@ -75,8 +75,8 @@ void HttpSession::do_read_header() {
     header_parser_->header_limit(deps_.cfg.limits.max_header_bytes);
     // The first request gets the header deadline; later ones may idle on keep-alive first.
     const auto& l = deps_.cfg.limits;
-    stream_.expires_after(std::chrono::milliseconds(first_request_ ? l.read_header_timeout_ms
-                                                                   : l.idle_timeout_ms + l.read_header_timeout_ms));
+    stream_.expires_after(std::chrono::milliseconds(
+        first_request_ ? l.read_header_timeout_ms : l.idle_timeout_ms + l.read_header_timeout_ms));
     idle_ = true;
     beast::http::async_read_header(stream_, buffer_, *header_parser_,
                                    beast::bind_front_handler(&HttpSession::on_header, shared_from_this()));
@@ -122,7 +122,8 @@ void HttpSession::do_read_body(const Route& route, RouteMatch match) {
         return dispatch(route, std::move(match), {}, {}, 0);
     }
     const auto length = header_parser_->content_length();
-    const std::uint64_t limit = route.body == BodyKind::large_file ? l.max_body_bytes : l.max_small_body_bytes;
+    const std::uint64_t limit =
+        route.body == BodyKind::large_file ? l.max_body_bytes : l.max_small_body_bytes;
     if (length && *length > limit) return fail_request(413, "Request body is larger than the limit.", true);
 
     const auto expect = header_parser_->get()[beast::http::field::expect];
@@ -163,8 +164,10 @@ void HttpSession::do_read_body(const Route& route, RouteMatch match) {
 }
 
 void HttpSession::on_body(beast::error_code ec, RouteMatch match) {
-    if (ec == beast::http::error::body_limit) return fail_request(413, "Request body is larger than the limit.", true);
-    if (ec == beast::error::timeout) return fail_request(408, "The request body did not arrive in time.", true);
+    if (ec == beast::http::error::body_limit)
+        return fail_request(413, "Request body is larger than the limit.", true);
+    if (ec == beast::error::timeout)
+        return fail_request(408, "The request body did not arrive in time.", true);
     if (ec) return do_close();
     const Route& route = *match.route;
     if (file_parser_) {

@@ -5,12 +5,6 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
-#include <deque>
-#include <memory>
-#include <optional>
-#include <string>
-
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -18,6 +12,11 @@
 #include <boost/beast/http/file_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
 
 #include "config/config.hpp"
 #include "server/router.hpp"
@@ -39,7 +38,7 @@ struct SessionDeps {
 };
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
-public:
+  public:
     HttpSession(boost::asio::ip::tcp::socket socket, const SessionDeps& deps);
     ~HttpSession();
 
@@ -52,14 +51,14 @@ public:
         std::string head_extra;  // "Name: value\r\n" lines
         std::string content_type;
         std::string body;
-        bool stream = false;   // chunked: body is the first chunk (may be empty)
-        bool last = true;      // stream: this write ends the answer
+        bool stream = false;  // chunked: body is the first chunk (may be empty)
+        bool last = true;     // stream: this write ends the answer
     };
     void send(Answer answer);
     void send_chunk(std::string data, bool last);
     boost::asio::any_io_executor executor() { return stream_.get_executor(); }
 
-private:
+  private:
     void do_read_header();
     void on_header(boost::beast::error_code ec, std::size_t);
     void do_read_body(const Route& route, RouteMatch match);

@@ -18,15 +18,16 @@ std::int64_t now_ms() {
 }
 
 std::string status_body(ServiceContext& ctx) {
-    const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
-                                                                         ctx.started)
-                            .count();
+    const auto uptime =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - ctx.started)
+            .count();
     const SpoolStats s = ctx.spool.stats();
     const std::int64_t oldest_age_ms = s.oldest_created_ms > 0 ? now_ms() - s.oldest_created_ms : 0;
     std::string out = "{\"service\":\"looker-segment-relay\",\"version\":\"" LSR_VERSION "\"";
     out += ",\"uptime_s\":" + std::to_string(uptime);
     out += ",\"draining\":" + std::string(ctx.draining.load() ? "true" : "false");
-    out += ",\"ack\":\"" + std::string(ctx.config.delivery.ack == config::AckMode::spooled ? "spooled" : "delivered") + "\"";
+    out += ",\"ack\":\"" +
+           std::string(ctx.config.delivery.ack == config::AckMode::spooled ? "spooled" : "delivered") + "\"";
     out += ",\"queue\":{\"batches\":" + std::to_string(s.batches);
     out += ",\"events\":" + std::to_string(s.events);
     out += ",\"bytes\":" + std::to_string(s.bytes);
@@ -43,9 +44,8 @@ std::string status_body(ServiceContext& ctx) {
 }  // namespace
 
 void register_operator_routes(Router& router, ServiceContext& ctx) {
-    router.add(http::verb::get, "/healthz", BodyKind::small, [](std::shared_ptr<HttpExchange> ex) {
-        ex->respond(http::status::ok, R"({"status":"ok"})");
-    });
+    router.add(http::verb::get, "/healthz", BodyKind::small,
+               [](std::shared_ptr<HttpExchange> ex) { ex->respond(http::status::ok, R"({"status":"ok"})"); });
     router.add(http::verb::get, "/readyz", BodyKind::small, [&ctx](std::shared_ptr<HttpExchange> ex) {
         if (ctx.draining.load())
             return ex->respond(http::status::service_unavailable, R"({"ready":false,"reason":"draining"})");

@@ -35,13 +35,14 @@ std::string temp_dir_for(const config::Config& cfg) {
 void clean_temp_dir(const std::string& dir) {
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-        if (entry.path().filename().string().rfind("body-", 0) == 0) std::filesystem::remove(entry.path(), ec);
+        if (entry.path().filename().string().rfind("body-", 0) == 0)
+            std::filesystem::remove(entry.path(), ec);
     }
 }
 
 // Polls until every session is gone or the grace period ran out.
-void wait_for_sessions(net::steady_timer& timer, HttpServer& server, std::chrono::steady_clock::time_point deadline,
-                       std::function<void(bool)> done) {
+void wait_for_sessions(net::steady_timer& timer, HttpServer& server,
+                       std::chrono::steady_clock::time_point deadline, std::function<void(bool)> done) {
     if (server.open_sessions() == 0 || std::chrono::steady_clock::now() >= deadline)
         return done(server.open_sessions() == 0);
     timer.expires_after(std::chrono::milliseconds(20));
@@ -61,7 +62,8 @@ int RelayApp::run() {
     auto spool = Spool::open(cfg_.spool, ec, message);
     if (!spool) {
         log.error("cannot open the spool", {{"path", cfg_.spool.path}, {"error", message}});
-        std::cerr << "looker-segment-relay: cannot open the spool " << cfg_.spool.path << ": " << message << "\n";
+        std::cerr << "looker-segment-relay: cannot open the spool " << cfg_.spool.path << ": " << message
+                  << "\n";
         return 1;
     }
     const std::string temp_dir = temp_dir_for(cfg_);
@@ -110,7 +112,8 @@ int RelayApp::run() {
         signals.async_wait(on_signal);
         server.stop_accepting();
         server.close_idle_sessions();
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.server.drain_grace_ms);
+        const auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.server.drain_grace_ms);
         wait_for_sessions(drain_timer, server, deadline, [&](bool clean) {
             if (!clean) log.warn("grace period over with requests still open", {});
             dispatcher.stop([&] {

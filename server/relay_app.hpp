@@ -9,11 +9,11 @@
 namespace lsr::server {
 
 class RelayApp {
-public:
+  public:
     explicit RelayApp(config::Config cfg) : cfg_(std::move(cfg)) {}
     int run();  // blocks until drained; returns the process exit code
 
-private:
+  private:
     config::Config cfg_;
 };
 

@@ -26,7 +26,7 @@ void ServerMetrics::request_done(const std::string& route, const std::string& me
                                  std::chrono::steady_clock::duration took) {
     requests_.Add({{"route", route}, {"method", method}, {"code", std::to_string(status)}}).Increment();
     static const prometheus::Histogram::BucketBoundaries buckets = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5,
-                                                                     1,     5,     10,   30,   60,  300};
+                                                                    1,     5,     10,   30,   60,  300};
     latency_.Add({{"route", route}}, buckets).Observe(std::chrono::duration<double>(took).count());
 }
 

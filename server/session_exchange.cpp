@@ -28,7 +28,8 @@ SessionExchange::~SessionExchange() {
         a.status = 500;
         a.content_type = "application/json";
         a.body = R"({"success":false,"error":"Internal server error."})";
-        boost::asio::post(session_->executor(), [s = session_, a = std::move(a)]() mutable { s->send(std::move(a)); });
+        boost::asio::post(session_->executor(),
+                          [s = session_, a = std::move(a)]() mutable { s->send(std::move(a)); });
     } else if (!ended_.load()) {
         boost::asio::post(session_->executor(), [s = session_]() { s->send_chunk({}, true); });
     }
@@ -54,7 +55,8 @@ void SessionExchange::respond(http::status status, std::string body, std::string
         a.head_extra += value;
         a.head_extra += "\r\n";
     }
-    boost::asio::post(session_->executor(), [s = session_, a = std::move(a)]() mutable { s->send(std::move(a)); });
+    boost::asio::post(session_->executor(),
+                      [s = session_, a = std::move(a)]() mutable { s->send(std::move(a)); });
 }
 
 void SessionExchange::begin_stream(http::status status, std::string_view content_type) {
@@ -64,7 +66,8 @@ void SessionExchange::begin_stream(http::status status, std::string_view content
     a.content_type = std::string(content_type);
     a.stream = true;
     a.last = false;
-    boost::asio::post(session_->executor(), [s = session_, a = std::move(a)]() mutable { s->send(std::move(a)); });
+    boost::asio::post(session_->executor(),
+                      [s = session_, a = std::move(a)]() mutable { s->send(std::move(a)); });
 }
 
 void SessionExchange::write_chunk(std::string data) {
@@ -75,8 +78,9 @@ void SessionExchange::write_chunk(std::string data) {
 
 void SessionExchange::end_stream(std::string last_data) {
     if (!answered_.load() || ended_.exchange(true)) return;
-    boost::asio::post(session_->executor(),
-                      [s = session_, d = std::move(last_data)]() mutable { s->send_chunk(std::move(d), true); });
+    boost::asio::post(session_->executor(), [s = session_, d = std::move(last_data)]() mutable {
+        s->send_chunk(std::move(d), true);
+    });
 }
 
 }  // namespace lsr::server

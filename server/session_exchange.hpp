@@ -15,10 +15,11 @@
 namespace lsr::server {
 
 class SessionExchange final : public HttpExchange {
-public:
+  public:
     SessionExchange(std::shared_ptr<HttpSession> session, http::request_header<> header, std::string path,
                     std::vector<std::pair<std::string, std::string>> params, std::string remote,
-                    std::string route_label, std::string body, std::string body_file, std::uint64_t body_size);
+                    std::string route_label, std::string body, std::string body_file,
+                    std::uint64_t body_size);
     ~SessionExchange() override;
 
     const http::request_header<>& header() const override { return header_; }
@@ -38,7 +39,7 @@ public:
     bool answered() const override { return answered_.load(); }
     boost::asio::any_io_executor executor() override { return session_->executor(); }
 
-private:
+  private:
     std::shared_ptr<HttpSession> session_;
     http::request_header<> header_;
     std::string path_;

@@ -11,7 +11,7 @@ namespace lsr::server {
 class HttpSession;
 
 class SessionRegistry {
-public:
+  public:
     void add(HttpSession* s, std::weak_ptr<HttpSession> w) {
         std::lock_guard lock(mutex_);
         sessions_[s] = std::move(w);
@@ -35,7 +35,7 @@ public:
         for (auto& s : alive) f(s);
     }
 
-private:
+  private:
     mutable std::mutex mutex_;
     std::unordered_map<HttpSession*, std::weak_ptr<HttpSession>> sessions_;
 };

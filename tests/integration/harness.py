@@ -1,0 +1,261 @@
+"""Starts the real looker-segment-relay binary for integration tests.
+
+Relay(config) writes the config (JSON is valid YAML) into a fresh temp dir, starts
+`looker-segment-relay serve --config FILE` listening on 127.0.0.1 port 0, reads the JSON
+log lines from stdout and learns the port from the "listening" line. Every wait is bounded.
+"""
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+BINARY = os.environ.get(
+    "LSR_BINARY",
+    os.path.join(os.path.dirname(__file__), "..", "..", "build", "app", "looker-segment-relay"),
+)
+DATA_DIR = os.environ.get("LSR_TEST_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "data"))
+
+HUB_SECRET = "integration-test-secret"
+
+
+def deep_merge(base, extra):
+    out = dict(base)
+    for k, v in (extra or {}).items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def run_binary(args, env=None, timeout=30, stdin_data=None):
+    """Runs a subcommand to completion; returns CompletedProcess (text mode)."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(
+        [BINARY] + list(args),
+        input=stdin_data,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+    )
+
+
+class Relay:
+    """One relay process. Use as a context manager or call start()/stop()."""
+
+    def __init__(self, config=None, env=None, workdir=None, segment_url=None):
+        self.own_dir = workdir is None
+        self.workdir = workdir or tempfile.mkdtemp(prefix="lsr-it-")
+        base = {
+            "server": {"listen": "127.0.0.1:0", "drain_grace_ms": 5000},
+            "hub": {"secret": HUB_SECRET, "base_url": "http://127.0.0.1:0"},
+            "spool": {"path": os.path.join(self.workdir, "spool.db"), "poll_interval_ms": 50},
+            "log": {"level": "debug"},
+        }
+        if segment_url:
+            base["segment"] = {
+                "region": "custom",
+                "endpoint": segment_url,
+                "retry": {"base_delay_ms": 50, "max_delay_ms": 500},
+                "per_write_key": {"requests_per_second": 1000, "burst": 100},
+            }
+        self.config = deep_merge(base, config)
+        self.env = env or {}
+        self.proc = None
+        self.port = None
+        self.logs = []
+        self.stderr_lines = []
+        self._lock = threading.Lock()
+        self._listening = threading.Event()
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def config_path(self):
+        return os.path.join(self.workdir, "relay.yaml")
+
+    def start(self, timeout=20):
+        with open(self.config_path(), "w") as f:
+            json.dump(self.config, f, indent=2)
+        env = dict(os.environ)
+        env.update(self.env)
+        self._listening.clear()
+        self.port = None
+        self.proc = subprocess.Popen(
+            [BINARY, "serve", "--config", self.config_path()],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        threading.Thread(target=self._read_stdout, args=(self.proc,), daemon=True).start()
+        threading.Thread(target=self._read_stderr, args=(self.proc,), daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._listening.wait(0.05):
+                return self
+            if self.proc.poll() is not None:
+                break
+        raise RuntimeError(
+            "relay did not start (exit %s)\nstdout: %s\nstderr: %s"
+            % (self.proc.poll(), self.logs[-20:], "".join(self.stderr_lines[-20:]))
+        )
+
+    def _read_stdout(self, proc):
+        for raw in proc.stdout:
+            line = raw.decode("utf-8", "replace").strip()
+            if not line:
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                entry = {"msg": "<not json>", "raw": line}
+            with self._lock:
+                self.logs.append(entry)
+            if entry.get("msg") == "listening" and proc is self.proc:
+                self.port = int(entry["port"])
+                self._listening.set()
+
+    def _read_stderr(self, proc):
+        for raw in proc.stderr:
+            with self._lock:
+                self.stderr_lines.append(raw.decode("utf-8", "replace"))
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        """Signals the process and waits for it; returns its exit code."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+            raise
+
+    def kill(self):
+        """SIGKILL, as a crash would."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def restart(self, timeout=20):
+        self.kill()
+        return self.start(timeout=timeout)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        try:
+            self.stop()
+        except Exception:
+            self.kill()
+        if self.own_dir:
+            subprocess.run(["rm", "-rf", self.workdir], check=False)
+
+    # -- talking to it -----------------------------------------------------------
+
+    def url(self, path="/"):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        """Returns (status, headers dict with lower-case names, body bytes)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body).encode()
+            elif isinstance(body, str):
+                body = body.encode()
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+        finally:
+            conn.close()
+
+    def get_json(self, path):
+        status, _, body = self.request("GET", path)
+        return status, json.loads(body)
+
+    def raw(self, data, timeout=10, read=True):
+        """Sends raw bytes on a fresh connection; returns what came back until close/timeout."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        try:
+            s.sendall(data)
+            if not read:
+                return b""
+            chunks = []
+            while True:
+                try:
+                    c = s.recv(65536)
+                except socket.timeout:
+                    break
+                if not c:
+                    break
+                chunks.append(c)
+            return b"".join(chunks)
+        finally:
+            s.close()
+
+    def metrics(self):
+        status, _, body = self.request("GET", "/metrics")
+        assert status == 200
+        return body.decode()
+
+    def metric_value(self, name, labels=None):
+        """Sum of the samples of `name` whose labels include `labels`."""
+        total = 0.0
+        found = False
+        for line in self.metrics().splitlines():
+            if line.startswith("#") or not line.startswith(name):
+                continue
+            head, _, value = line.rpartition(" ")
+            metric, _, label_text = head.partition("{")
+            if metric != name:
+                continue
+            if labels and not all('%s="%s"' % (k, v) in label_text for k, v in labels.items()):
+                continue
+            total += float(value)
+            found = True
+        return total if found else None
+
+    def wait_log(self, msg, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                for e in self.logs:
+                    if e.get("msg") == msg:
+                        return e
+            time.sleep(0.02)
+        return None
+
+
+def hub_token(secret=HUB_SECRET, nonce="00" * 32):
+    import hashlib
+    import hmac
+
+    return "%s/%s" % (nonce, hmac.new(secret.encode(), nonce.encode(), hashlib.sha512).hexdigest())
+
+
+def hub_headers(token=None, version="7.0.0"):
+    h = {"Authorization": 'Token token="%s"' % (token or hub_token()), "Content-Type": "application/json"}
+    if version:
+        h["User-Agent"] = "LookerOutgoingWebhook/%s" % version
+    return h
+
+
+def wait_until(predicate, timeout=10, interval=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = predicate()
+        if v:
+            return v
+        time.sleep(interval)
+    return predicate()
