@@ -1,0 +1,38 @@
+#include "core/result_format.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "core/call_type.hpp"
+
+using namespace lsr::core;
+
+TEST_CASE("result format: names round-trip", "[format]") {
+    for (auto f : {ResultFormat::json_detail, ResultFormat::json_detail_lite_stream, ResultFormat::json,
+                   ResultFormat::inline_json, ResultFormat::csv, ResultFormat::txt})
+        CHECK(parse_result_format(result_format_name(f)) == f);
+    CHECK_FALSE(parse_result_format("xlsx"));
+}
+
+TEST_CASE("result format: guessed from mimetype, extension and content", "[format]") {
+    CHECK(guess_result_format("text/csv", "csv") == ResultFormat::csv);
+    CHECK(guess_result_format("text/csv;base64", "") == ResultFormat::csv);
+    CHECK(guess_result_format("text/plain", "txt") == ResultFormat::txt);
+    CHECK_FALSE(guess_result_format("application/json", "json"));
+    CHECK(sniff_result_format(" {\"fields\":{}}") == ResultFormat::json_detail);
+    CHECK(sniff_result_format("{\"ran_at\":\"x\"}") == ResultFormat::json_detail);
+    CHECK(sniff_result_format("{\"data\" : \"[]\"}") == ResultFormat::inline_json);
+    CHECK(sniff_result_format("[{\"a\":1}]") == ResultFormat::json);
+    CHECK(sniff_result_format("{\"data\":[]}") == ResultFormat::json);
+    CHECK(sniff_result_format("a\tb\n1\t2") == ResultFormat::txt);
+    CHECK(sniff_result_format("a,b\n1,2") == ResultFormat::csv);
+}
+
+TEST_CASE("call type: action names", "[call]") {
+    CHECK(call_type_from_action("segment_event") == CallType::identify);
+    CHECK(call_type_from_action("segment_track") == CallType::track);
+    CHECK(call_type_from_action("segment_group") == CallType::group);
+    CHECK_FALSE(call_type_from_action("segment_identify"));
+    CHECK(action_name(CallType::identify) == "segment_event");
+    CHECK(call_type_name(CallType::group) == "group");
+    CHECK(parse_call_type("track") == CallType::track);
+}
