@@ -153,8 +153,10 @@ struct Spool::Impl {
     std::int64_t data_version = -1;  // to notice commits of other connections (tools)
     std::string last_error;
     bool write_failed = false;
+    bool sync_full = true;      // cfg.synchronous_full: what appends get
+    bool sync_full_now = true;  // the connection's current setting
 
-    SqliteStatement begin, commit, rollback;
+    SqliteStatement begin, commit, rollback, sync_full_q, sync_normal_q;
     SqliteStatement data_version_q, sum_bytes;
     SqliteStatement insert_batch, select_due, select_batch, delete_batch, reschedule_q, split_insert;
     SqliteStatement dead_insert, distinct_keys, key_schedule;
@@ -193,6 +195,17 @@ struct Spool::Impl {
     }
     void rollback_if_open() {
         if (sqlite3_get_autocommit(db) == 0) run(rollback);
+    }
+
+    // Appends (what Looker is told is safe) and operator actions commit with the configured
+    // level. Settling a batch (delivered, rescheduled, split, dead-lettered) commits with
+    // NORMAL: in WAL mode that survives a crash of the process, and the next FULL commit
+    // syncs it too; only a power loss in between can undo it, and then the batch is simply
+    // sent again (Segment deduplicates by messageId) - never lost. Half the fsyncs.
+    void durable_commits(bool full) {
+        full = full && sync_full;
+        if (full == sync_full_now) return;
+        if (run(full ? sync_full_q : sync_normal_q) == SQLITE_OK) sync_full_now = full;
     }
 
     // Another connection (an operator tool) may have committed: reload the byte total.
@@ -389,6 +402,8 @@ std::unique_ptr<Spool> Spool::open(const config::SpoolConfig& cfg, const SpoolOp
     auto impl = std::make_unique<Impl>();
     impl->path = path;
     impl->max_bytes = cfg.max_bytes;
+    impl->sync_full = cfg.synchronous_full;
+    impl->sync_full_now = cfg.synchronous_full;
     {
         const mode_t old_mask = ::umask(077);
         const int flags =
@@ -491,6 +506,8 @@ std::unique_ptr<Spool> Spool::open(const config::SpoolConfig& cfg, const SpoolOp
         {&impl->begin, "BEGIN IMMEDIATE"},
         {&impl->commit, "COMMIT"},
         {&impl->rollback, "ROLLBACK"},
+        {&impl->sync_full_q, "PRAGMA synchronous=FULL"},
+        {&impl->sync_normal_q, "PRAGMA synchronous=NORMAL"},
         {&impl->data_version_q, "PRAGMA data_version"},
         {&impl->sum_bytes, "SELECT COALESCE(SUM(bytes), 0) FROM batches"},
         {&impl->insert_batch,
@@ -561,6 +578,7 @@ std::unique_ptr<Spool> Spool::open(const config::SpoolConfig& cfg, const SpoolOp
 std::error_code Spool::append(const std::vector<NewBatch>& batches, std::vector<std::int64_t>* ids) {
     Impl& s = *impl_;
     std::lock_guard lock(s.mu);
+    s.durable_commits(true);
     if (ids != nullptr) ids->clear();
     if (batches.empty()) return {};
     s.refresh_if_changed();
@@ -658,6 +676,7 @@ std::vector<std::pair<std::string, std::int64_t>> Spool::write_keys() {
 std::error_code Spool::mark_delivered(std::int64_t id) {
     Impl& s = *impl_;
     std::lock_guard lock(s.mu);
+    s.durable_commits(false);
     s.leased.erase(id);
     std::uint64_t removed = 0;
     // A single statement is its own transaction: committed (and synced) before return.
@@ -672,6 +691,7 @@ std::error_code Spool::mark_delivered(std::int64_t id) {
 std::error_code Spool::reschedule(std::int64_t id, std::int64_t next_attempt_ms, std::string_view error) {
     Impl& s = *impl_;
     std::lock_guard lock(s.mu);
+    s.durable_commits(false);
     s.leased.erase(id);
     StatementReset reset(s.reschedule_q);
     s.reschedule_q.bind_int64(1, id);
@@ -688,6 +708,7 @@ std::error_code Spool::split(std::int64_t id, const std::string& first_body, std
                              std::int64_t* first_id, std::int64_t* second_id) {
     Impl& s = *impl_;
     std::lock_guard lock(s.mu);
+    s.durable_commits(false);
     s.leased.erase(id);
     if (const int rc = s.begin_write(); rc != SQLITE_OK) return s.fail(rc, "split: begin");
     const std::int64_t now = wall_now_ms();
@@ -730,6 +751,7 @@ std::error_code Spool::split(std::int64_t id, const std::string& first_body, std
 std::error_code Spool::dead_letter(std::int64_t id, int status, std::string_view reason) {
     Impl& s = *impl_;
     std::lock_guard lock(s.mu);
+    s.durable_commits(false);
     s.leased.erase(id);
     if (const int rc = s.begin_write(); rc != SQLITE_OK) return s.fail(rc, "dead_letter: begin");
     {
@@ -825,6 +847,7 @@ std::vector<DeadLetter> Spool::list_dead_letters(std::size_t limit, bool with_bo
 std::error_code Spool::replay_dead_letters(const std::vector<std::int64_t>& ids, std::size_t* replayed) {
     Impl& s = *impl_;
     std::lock_guard lock(s.mu);
+    s.durable_commits(true);
     if (replayed != nullptr) *replayed = 0;
     if (const int rc = s.begin_write(); rc != SQLITE_OK) return s.fail(rc, "replay: begin");
     const std::int64_t now = wall_now_ms();
@@ -874,6 +897,7 @@ std::error_code Spool::replay_dead_letters(const std::vector<std::int64_t>& ids,
 std::error_code Spool::purge_dead_letters(std::size_t* purged) {
     Impl& s = *impl_;
     std::lock_guard lock(s.mu);
+    s.durable_commits(true);
     if (purged != nullptr) *purged = 0;
     if (const int rc = s.run(s.delete_dead_all); rc != SQLITE_OK) return s.fail(rc, "purge dead letters");
     if (purged != nullptr) *purged = static_cast<std::size_t>(sqlite3_changes(s.db));
@@ -884,6 +908,7 @@ std::error_code Spool::purge_dead_letters(std::size_t* purged) {
 std::error_code Spool::purge_batches(std::size_t* purged) {
     Impl& s = *impl_;
     std::lock_guard lock(s.mu);
+    s.durable_commits(true);
     if (purged != nullptr) *purged = 0;
     if (const int rc = s.run(s.delete_batches_all); rc != SQLITE_OK) return s.fail(rc, "purge batches");
     if (purged != nullptr) *purged = static_cast<std::size_t>(sqlite3_changes(s.db));
