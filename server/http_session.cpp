@@ -36,12 +36,19 @@ std::string hex(std::size_t n) {
     return buf;
 }
 
+std::variant<beast::tcp_stream, beast::ssl_stream<beast::tcp_stream>> make_stream(net::ip::tcp::socket socket,
+                                                                                  net::ssl::context* tls) {
+    using V = std::variant<beast::tcp_stream, beast::ssl_stream<beast::tcp_stream>>;
+    if (tls) return V(std::in_place_index<1>, std::move(socket), *tls);
+    return V(std::in_place_index<0>, std::move(socket));
+}
+
 }  // namespace
 
 HttpSession::HttpSession(net::ip::tcp::socket socket, const SessionDeps& deps)
-    : stream_(std::move(socket)), deps_(deps) {
+    : stream_(make_stream(std::move(socket), deps.tls)), deps_(deps) {
     beast::error_code ec;
-    const auto ep = stream_.socket().remote_endpoint(ec);
+    const auto ep = tcp().socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string();
     deps_.metrics.connection_opened();
 }
@@ -54,15 +61,29 @@ HttpSession::~HttpSession() {
 
 void HttpSession::run() {
     deps_.registry.add(this, weak_from_this());
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read_header(); });
+    net::dispatch(tcp().get_executor(), [self = shared_from_this()] {
+        if (auto* tls = std::get_if<TlsStream>(&self->stream_)) {
+            self->tcp().expires_after(
+                std::chrono::milliseconds(self->deps_.cfg.limits.read_header_timeout_ms));
+            tls->async_handshake(net::ssl::stream_base::server,
+                                 beast::bind_front_handler(&HttpSession::on_handshake, self));
+            return;
+        }
+        self->do_read_header();
+    });
+}
+
+void HttpSession::on_handshake(beast::error_code ec) {
+    if (ec) return do_close();  // not TLS, a bad handshake, or too slow: nothing to answer
+    do_read_header();
 }
 
 void HttpSession::close_if_idle() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    net::dispatch(tcp().get_executor(), [self = shared_from_this()] {
         if (self->idle_ && self->buffer_.size() == 0) {
             beast::error_code ec;
-            self->stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
-            self->stream_.close();
+            self->tcp().socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+            self->tcp().close();
         }
     });
 }
@@ -75,11 +96,14 @@ void HttpSession::do_read_header() {
     header_parser_->header_limit(deps_.cfg.limits.max_header_bytes);
     // The first request gets the header deadline; later ones may idle on keep-alive first.
     const auto& l = deps_.cfg.limits;
-    stream_.expires_after(std::chrono::milliseconds(
+    tcp().expires_after(std::chrono::milliseconds(
         first_request_ ? l.read_header_timeout_ms : l.idle_timeout_ms + l.read_header_timeout_ms));
     idle_ = true;
-    beast::http::async_read_header(stream_, buffer_, *header_parser_,
-                                   beast::bind_front_handler(&HttpSession::on_header, shared_from_this()));
+    with_stream([&](auto& s) {
+        beast::http::async_read_header(
+            s, buffer_, *header_parser_,
+            beast::bind_front_handler(&HttpSession::on_header, shared_from_this()));
+    });
 }
 
 void HttpSession::on_header(beast::error_code ec, std::size_t) {
@@ -131,11 +155,11 @@ void HttpSession::do_read_body(const Route& route, RouteMatch match) {
         // Small and synchronous: the client waits for it before sending the body.
         beast::error_code wec;
         static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-        net::write(stream_.socket(), net::buffer(cont.data(), cont.size()), wec);
+        with_stream([&](auto& s) { net::write(s, net::buffer(cont.data(), cont.size()), wec); });
         if (wec) return do_close();
     }
 
-    stream_.expires_after(std::chrono::milliseconds(l.read_body_timeout_ms));
+    tcp().expires_after(std::chrono::milliseconds(l.read_body_timeout_ms));
     auto self = shared_from_this();
     if (route.body == BodyKind::large_file) {
         beast::error_code ec;
@@ -149,17 +173,23 @@ void HttpSession::do_read_body(const Route& route, RouteMatch match) {
         file_parser_->body_limit(limit);
         file_parser_->get().body().open(temp_file_.c_str(), beast::file_mode::write, ec);
         if (ec) return fail_request(503, "The relay cannot store the request body right now.", true);
-        beast::http::async_read(stream_, buffer_, *file_parser_,
-                                [self, match = std::move(match)](beast::error_code e, std::size_t) mutable {
-                                    self->on_body(e, std::move(match));
-                                });
+        with_stream([&](auto& s) {
+            beast::http::async_read(
+                s, buffer_, *file_parser_,
+                [self, match = std::move(match)](beast::error_code e, std::size_t) mutable {
+                    self->on_body(e, std::move(match));
+                });
+        });
     } else {
         small_parser_.emplace(std::move(*header_parser_));
         small_parser_->body_limit(limit);
-        beast::http::async_read(stream_, buffer_, *small_parser_,
-                                [self, match = std::move(match)](beast::error_code e, std::size_t) mutable {
-                                    self->on_body(e, std::move(match));
-                                });
+        with_stream([&](auto& s) {
+            beast::http::async_read(
+                s, buffer_, *small_parser_,
+                [self, match = std::move(match)](beast::error_code e, std::size_t) mutable {
+                    self->on_body(e, std::move(match));
+                });
+        });
     }
 }
 
@@ -191,7 +221,7 @@ void HttpSession::on_body(beast::error_code ec, RouteMatch match) {
 
 void HttpSession::dispatch(const Route& route, RouteMatch match, std::string body, std::string file,
                            std::uint64_t size) {
-    stream_.expires_never();  // the handler may work for long; writes set their own deadline
+    tcp().expires_never();  // the handler may work for long; writes set their own deadline
     const std::string_view target = header_.target();
     std::string path(target.substr(0, target.find('?')));
     auto exchange = std::make_shared<SessionExchange>(shared_from_this(), header_, std::move(path),
@@ -254,10 +284,12 @@ void HttpSession::enqueue_write(std::string bytes, bool ends_answer) {
 
 void HttpSession::do_write() {
     writing_ = true;
-    stream_.expires_after(std::chrono::milliseconds(deps_.cfg.limits.idle_timeout_ms));
+    tcp().expires_after(std::chrono::milliseconds(deps_.cfg.limits.idle_timeout_ms));
     const auto& front = writes_.front();
-    net::async_write(stream_, net::buffer(front.bytes),
-                     beast::bind_front_handler(&HttpSession::on_write, shared_from_this()));
+    with_stream([&](auto& s) {
+        net::async_write(s, net::buffer(front.bytes),
+                         beast::bind_front_handler(&HttpSession::on_write, shared_from_this()));
+    });
 }
 
 void HttpSession::on_write(beast::error_code ec, std::size_t) {
@@ -270,7 +302,7 @@ void HttpSession::on_write(beast::error_code ec, std::size_t) {
     writes_.pop_front();
     if (ended) return finish_answer();
     if (!writes_.empty()) return do_write();
-    stream_.expires_never();
+    tcp().expires_never();
 }
 
 void HttpSession::finish_answer() {
@@ -285,8 +317,8 @@ void HttpSession::do_close() {
     if (closing_) return;
     closing_ = true;
     beast::error_code ec;
-    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
-    stream_.close();
+    tcp().socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    tcp().close();
 }
 
 std::string HttpSession::make_temp_file(beast::error_code& ec) {

@@ -12,6 +12,7 @@
 #include <boost/beast/http/file_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -35,6 +36,7 @@ struct SessionDeps {
     const std::atomic<bool>& draining;
     SessionRegistry& registry;
     std::string temp_dir;
+    boost::asio::ssl::context* tls = nullptr;  // set: the listener speaks HTTPS
 };
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
@@ -56,9 +58,21 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     };
     void send(Answer answer);
     void send_chunk(std::string data, bool last);
-    boost::asio::any_io_executor executor() { return stream_.get_executor(); }
+    boost::asio::any_io_executor executor() { return tcp().get_executor(); }
 
   private:
+    using PlainStream = boost::beast::tcp_stream;
+    using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+    boost::beast::tcp_stream& tcp() {
+        return std::visit(
+            [](auto& s) -> boost::beast::tcp_stream& { return boost::beast::get_lowest_layer(s); }, stream_);
+    }
+    template <class F>
+    void with_stream(F&& f) {
+        std::visit(std::forward<F>(f), stream_);
+    }
+    void on_handshake(boost::beast::error_code ec);
     void do_read_header();
     void on_header(boost::beast::error_code ec, std::size_t);
     void do_read_body(const Route& route, RouteMatch match);
@@ -73,7 +87,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     void do_close();
     std::string make_temp_file(boost::beast::error_code& ec);
 
-    boost::beast::tcp_stream stream_;
+    std::variant<PlainStream, TlsStream> stream_;
     boost::beast::flat_buffer buffer_;
     SessionDeps deps_;
     std::string remote_;

@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "server/delivery_dispatcher.hpp"
@@ -86,6 +88,24 @@ int RelayApp::run() {
     register_operator_routes(router, ctx);
 
     SessionDeps deps{cfg_.server, router, server_metrics, log, draining, sessions, temp_dir};
+    std::optional<net::ssl::context> tls;
+    if (cfg_.server.tls.enabled) {
+        tls.emplace(net::ssl::context::tls_server);
+        tls->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                         net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                         net::ssl::context::no_tlsv1_1);
+        boost::system::error_code tec;
+        tls->use_certificate_chain_file(cfg_.server.tls.cert_file, tec);
+        if (!tec) tls->use_private_key_file(cfg_.server.tls.key_file, net::ssl::context::pem, tec);
+        if (tec) {
+            log.error("cannot load the listener's TLS certificate or key",
+                      {{"cert_file", cfg_.server.tls.cert_file}, {"error", tec.message()}});
+            std::cerr << "looker-segment-relay: cannot load server.tls cert_file/key_file: " << tec.message()
+                      << "\n";
+            return 1;
+        }
+        deps.tls = &*tls;
+    }
     HttpServer server(io, deps);
     if (auto lec = server.listen(cfg_.server.listen_host, cfg_.server.listen_port)) {
         log.error("cannot listen", {{"host", cfg_.server.listen_host},
@@ -129,6 +149,7 @@ int RelayApp::run() {
                            {"version", LSR_VERSION},
                            {"segment_region", cfg_.segment.region},
                            {"spool", cfg_.spool.path},
+                           {"tls", cfg_.server.tls.enabled},
                            {"config", cfg_.source}});
 
     std::vector<std::thread> threads;
