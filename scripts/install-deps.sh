@@ -14,6 +14,7 @@ packages=(
   zlib1g-dev
   libsqlite3-dev
   python3
+  openssl
 )
 # Optional tools used by the test command (fuzzing, sanitizer runtimes, formatting).
 if [ "${RELAY_WITH_DEV_TOOLS:-1}" = "1" ]; then

@@ -183,6 +183,36 @@ class Drain(unittest.TestCase):
             relay.kill()
 
 
+class TlsListener(unittest.TestCase):
+    def test_https_listener_serves_with_its_certificate(self):
+        import ssl
+        import subprocess
+
+        d = tempfile.mkdtemp(prefix="lsr-tls-")
+        cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+             "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+            check=True, capture_output=True, timeout=60)
+        with Relay({"server": {"tls": {"enabled": True, "cert_file": cert, "key_file": key}}}) as relay:
+            import http.client
+
+            ctx = ssl.create_default_context(cafile=cert)
+            conn = http.client.HTTPSConnection("127.0.0.1", relay.port, timeout=10, context=ctx)
+            conn.request("GET", "/healthz")
+            resp = conn.getresponse()
+            self.assertEqual(resp.status, 200)
+            self.assertEqual(json.loads(resp.read()), {"status": "ok"})
+            conn.close()
+            # Plain HTTP on the TLS port gets no answer, and the relay stays up.
+            reply = relay.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", timeout=3)
+            self.assertFalse(reply.startswith(b"HTTP/1.1 200"))
+            conn = http.client.HTTPSConnection("127.0.0.1", relay.port, timeout=10, context=ctx)
+            conn.request("GET", "/healthz")
+            self.assertEqual(conn.getresponse().status, 200)
+            conn.close()
+
+
 class CheckConfig(unittest.TestCase):
     def test_three_mistakes_reported_with_lines(self):
         text = "\n".join([
