@@ -163,6 +163,7 @@ struct Spool::Impl {
     SqliteStatement stats_batches, stats_dead;
     SqliteStatement list_dead, list_dead_body;
     SqliteStatement replay_one, replay_all, delete_dead_one, delete_dead_all, delete_batches_all;
+    SqliteStatement insert_dead;
 
     // --- helpers (mu held) ---
 
@@ -553,6 +554,9 @@ std::unique_ptr<Spool> Spool::open(const config::SpoolConfig& cfg, const SpoolOp
         {&impl->delete_dead_one, "DELETE FROM dead_letters WHERE id = ?1"},
         {&impl->delete_dead_all, "DELETE FROM dead_letters"},
         {&impl->delete_batches_all, "DELETE FROM batches"},
+        {&impl->insert_dead,
+         "INSERT INTO dead_letters (write_key, events, status, reason, created_ms, dead_ms, attempts, body) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
     };
     for (const auto& [statement, sql] : statements) {
         if (const int rc = statement->prepare(db, sql); rc != SQLITE_OK) {
@@ -933,6 +937,33 @@ bool Spool::writable() {
     if (s.begin_write() != SQLITE_OK) return false;
     s.rollback_if_open();
     return true;
+}
+
+std::error_code Spool::append_dead_letters(const std::vector<DeadLetter>& letters) {
+    Impl& s = *impl_;
+    std::lock_guard lock(s.mu);
+    s.durable_commits(true);
+    if (letters.empty()) return {};
+    if (const int rc = s.begin_write(); rc != SQLITE_OK) return s.fail(rc, "append dead letters: begin");
+    for (const auto& d : letters) {
+        StatementReset reset(s.insert_dead);
+        s.insert_dead.bind_text(1, d.write_key);
+        s.insert_dead.bind_int64(2, d.events);
+        s.insert_dead.bind_int64(3, d.status);
+        s.insert_dead.bind_text(4, d.reason);
+        s.insert_dead.bind_int64(5, d.created_ms);
+        s.insert_dead.bind_int64(6, d.dead_ms);
+        s.insert_dead.bind_int64(7, d.attempts);
+        s.insert_dead.bind_blob(8, d.body);
+        if (const int rc = s.insert_dead.step(); rc != SQLITE_DONE) {
+            auto ec = s.fail(rc, "append dead letters: insert");
+            s.rollback_if_open();
+            return ec;
+        }
+    }
+    if (const int rc = s.commit_write(); rc != SQLITE_OK) return s.fail(rc, "append dead letters: commit");
+    s.wrote();
+    return {};
 }
 
 std::uint64_t Spool::bytes_used() {

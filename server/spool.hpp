@@ -129,6 +129,9 @@ class Spool {
     std::size_t leased_count();       // batches currently leased
     const std::string& path() const;
     std::string last_error();  // SQLite's text for the last failed call, "" if none
+    // Stores dead letters as given (new ids; bodies required), in one transaction: for the
+    // salvage tool, which copies them out of a damaged spool.
+    std::error_code append_dead_letters(const std::vector<DeadLetter>& letters);
 
   private:
     struct Impl;

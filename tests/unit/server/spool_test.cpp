@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -13,12 +14,15 @@
 #include <thread>
 #include <vector>
 
+#include "server/spool_salvage.hpp"
+
 namespace fs = std::filesystem;
 using lsr::server::DeadLetter;
 using lsr::server::NewBatch;
 using lsr::server::Spool;
 using lsr::server::SpoolBatch;
 using lsr::server::SpoolErrc;
+using lsr::server::SpoolSalvage;
 
 namespace {
 
@@ -648,4 +652,151 @@ TEST_CASE("spool error codes have readable messages", "[spool]") {
     CHECK(std::error_code(SpoolErrc::corrupt).message().find("not a valid") != std::string::npos);
     CHECK(std::error_code(SpoolErrc::not_found).message().find("no such") != std::string::npos);
     CHECK(std::error_code(SpoolErrc::io).message().find("error") != std::string::npos);
+}
+
+TEST_CASE("append_dead_letters stores dead letters as given", "[spool]") {
+    TempDir tmp;
+    auto spool = open_ok(config_for(tmp.file("spool.db")));
+    DeadLetter d;
+    d.write_key = "wk";
+    d.events = 2;
+    d.status = 400;
+    d.reason = "bad";
+    d.created_ms = 5;
+    d.dead_ms = 6;
+    d.attempts = 3;
+    d.body = "{},\n{}";
+    CHECK(spool->append_dead_letters({d, d}) == std::error_code{});
+    auto listed = spool->list_dead_letters(10, true);
+    REQUIRE(listed.size() == 2);
+    CHECK(listed[1].body == d.body);
+    CHECK(listed[1].attempts == 3);
+    CHECK(listed[1].created_ms == 5);
+    CHECK(listed[1].dead_ms == 6);
+    CHECK(spool->stats().batches == 0);
+}
+
+TEST_CASE("salvage copies every batch and dead letter of an intact spool", "[spool][salvage]") {
+    TempDir tmp;
+    const std::string old_path = tmp.file("old.db");
+    std::vector<NewBatch> originals;
+    for (int i = 0; i < 10; ++i) originals.push_back(batch("wk" + std::to_string(i % 3), 5 + i, 100 + i));
+    SECTION("closed cleanly") {
+        {
+            auto old_spool = open_ok(config_for(old_path));
+            const auto ids = append_ok(*old_spool, originals);
+            REQUIRE(old_spool->dead_letter(ids[9], 400, "bad event") == std::error_code{});
+        }
+        REQUIRE(!fs::exists(old_path + "-wal"));
+    }
+    SECTION("still open, rows in its WAL") {
+        auto old_spool = open_ok(config_for(old_path));
+        const auto ids = append_ok(*old_spool, originals);
+        REQUIRE(old_spool->dead_letter(ids[9], 400, "bad event") == std::error_code{});
+        REQUIRE(fs::file_size(old_path + "-wal") > 0);
+        const std::string before = read_file(old_path);
+        auto fresh = open_ok(config_for(tmp.file("new-live.db")));
+        const auto report = SpoolSalvage::run(old_path, *fresh);
+        INFO(report.error << report.notes);
+        CHECK(report.batches == 9);
+        CHECK(report.dead_letters == 1);
+        CHECK(read_file(old_path) == before);  // the old file is only read
+    }
+    auto fresh = open_ok(config_for(tmp.file("new.db")));
+    const auto report = SpoolSalvage::run(old_path, *fresh);
+    INFO(report.error << report.notes);
+    CHECK(report.error.empty());
+    CHECK(report.complete);
+    CHECK(report.batches == 9);
+    CHECK(report.unreadable == 0);
+    CHECK(report.dead_letters == 1);
+    std::size_t events = 0;
+    for (int i = 0; i < 9; ++i) events += originals[static_cast<std::size_t>(i)].events;
+    CHECK(report.events == events);
+    const auto st = fresh->stats();
+    CHECK(st.batches == 9);
+    CHECK(st.events == events);
+    CHECK(st.dead_letters == 1);
+    std::vector<SpoolBatch> all;
+    for (const char* key : {"wk0", "wk1", "wk2"}) {
+        for (auto& b : fresh->lease_due(key, now_ms(), 100)) all.push_back(std::move(b));
+    }
+    REQUIRE(all.size() == 9);
+    std::sort(all.begin(), all.end(),
+              [](const auto& a, const auto& b) { return a.created_ms < b.created_ms; });
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        CHECK(all[i].body == originals[i].body);
+        CHECK(all[i].write_key == originals[i].write_key);
+        CHECK(all[i].created_ms == originals[i].created_ms);
+    }
+    const auto dead = fresh->list_dead_letters(10, true);
+    REQUIRE(dead.size() == 1);
+    CHECK(dead[0].body == originals[9].body);
+    CHECK(dead[0].reason == "bad event");
+    CHECK(dead[0].status == 400);
+}
+
+TEST_CASE("salvage copies what is readable from a damaged spool and says what it skipped",
+          "[spool][salvage]") {
+    TempDir tmp;
+    const std::string old_path = tmp.file("old.db");
+    {
+        auto old_spool = open_ok(config_for(old_path));
+        std::vector<NewBatch> many;
+        for (int i = 0; i < 40; ++i) many.push_back(batch("wk", 2000, i));
+        append_ok(*old_spool, many);
+    }
+    std::string bytes = read_file(old_path);
+    const std::size_t pages = bytes.size() / 65536;
+    REQUIRE(pages > 40);
+    // Scribble over the header of a table leaf page in the middle (page type 0x0D): the
+    // batches on it can no longer be read, the others can.
+    std::size_t page = pages / 2;
+    while (page < pages && bytes[page * 65536] != 0x0D) ++page;
+    REQUIRE(page < pages);
+    for (std::size_t i = page * 65536; i < page * 65536 + 8; ++i) bytes[i] = static_cast<char>(0xA5);
+    write_file(old_path, bytes);
+    REQUIRE(try_open(config_for(old_path)).ec == SpoolErrc::corrupt);
+
+    auto fresh = open_ok(config_for(tmp.file("new.db")));
+    const auto report = SpoolSalvage::run(old_path, *fresh);
+    INFO(report.error << " / " << report.notes);
+    CHECK(report.error.empty());
+    CHECK(report.batches >= 30);
+    CHECK(report.batches < 40);
+    CHECK(!report.complete);
+    CHECK(report.unreadable >= 1);
+    CHECK(!report.notes.empty());
+    CHECK(fresh->stats().batches == report.batches);
+}
+
+TEST_CASE("salvage refuses garbage, a missing file and its own destination", "[spool][salvage]") {
+    TempDir tmp;
+    auto fresh = open_ok(config_for(tmp.file("new.db")));
+    write_file(tmp.file("garbage.db"), std::string(10000, 'z'));
+    auto report = SpoolSalvage::run(tmp.file("garbage.db"), *fresh);
+    CHECK(report.batches == 0);
+    CHECK(!report.complete);
+    CHECK(!report.notes.empty());
+    report = SpoolSalvage::run(tmp.file("missing.db"), *fresh);
+    CHECK(!report.error.empty());
+    report = SpoolSalvage::run(tmp.file("new.db"), *fresh);
+    CHECK(report.error.find("same file") != std::string::npos);
+}
+
+TEST_CASE("salvage stops when the destination is full, keeping what it copied", "[spool][salvage]") {
+    TempDir tmp;
+    const std::string old_path = tmp.file("old.db");
+    const auto b = batch("wk", 20);
+    {
+        auto old_spool = open_ok(config_for(old_path));
+        std::vector<NewBatch> many(40, b);
+        append_ok(*old_spool, many);
+    }
+    auto fresh = open_ok(config_for(tmp.file("new.db"), b.body.size() * 20));
+    const auto report = SpoolSalvage::run(old_path, *fresh);
+    CHECK(report.error.find("full") != std::string::npos);
+    CHECK(!report.complete);
+    CHECK(report.batches == 16);  // whole groups only
+    CHECK(fresh->stats().batches == 16);
 }
