@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "server/spool.hpp"
@@ -37,6 +39,13 @@ struct Source {
         }
     }
 };
+
+// Concatenation by appends: GCC 12 reports false array-bounds errors on long operator+ chains.
+std::string cat(std::initializer_list<std::string_view> parts) {
+    std::string out;
+    for (const auto part : parts) out.append(part);
+    return out;
+}
 
 std::string errmsg(sqlite3* db, int rc) {
     std::string text = sqlite3_errstr(rc);
@@ -111,11 +120,11 @@ std::int64_t highest_id(sqlite3* db, const char* table) {
 // destination refused).
 template <typename Take>
 void read_rows(sqlite3* db, const char* table, const std::string& columns, SalvageReport& report, Take take) {
-    const std::string scan_sql = "SELECT id, " + columns + " FROM " + table + " WHERE id > ?1 ORDER BY id";
-    const std::string one_sql = "SELECT id, " + columns + " FROM " + table + " WHERE id = ?1";
+    const std::string scan_sql = cat({"SELECT id, ", columns, " FROM ", table, " WHERE id > ?1 ORDER BY id"});
+    const std::string one_sql = cat({"SELECT id, ", columns, " FROM ", table, " WHERE id = ?1"});
     SqliteStatement scan;
     if (int rc = scan.prepare(db, scan_sql); rc != SQLITE_OK) {
-        report.notes += std::string("table ") + table + " unreadable: " + errmsg(db, rc) + "; ";
+        report.notes += cat({"table ", table, " unreadable: ", errmsg(db, rc), "; "});
         ++report.unreadable;
         report.complete = false;
         return;
@@ -129,8 +138,8 @@ void read_rows(sqlite3* db, const char* table, const std::string& columns, Salva
     }
     if (rc == SQLITE_DONE) return;
     report.complete = false;
-    report.notes += std::string(table) + ": read stopped after id " + std::to_string(last) + " (" +
-                    errmsg(db, rc) + "); probing the ids after it; ";
+    report.notes += cat({table, ": read stopped after id ", std::to_string(last), " (", errmsg(db, rc),
+                         "); probing the ids after it; "});
     scan.reset();
     const std::int64_t high = highest_id(db, table);
     SqliteStatement one;
@@ -151,8 +160,7 @@ void read_rows(sqlite3* db, const char* table, const std::string& columns, Salva
         }
     }
     report.unreadable += failed;
-    if (failed != 0)
-        report.notes += std::string(table) + ": " + std::to_string(failed) + " id(s) unreadable; ";
+    if (failed != 0) report.notes += cat({table, ": ", std::to_string(failed), " id(s) unreadable; "});
 }
 
 }  // namespace
