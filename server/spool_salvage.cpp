@@ -160,7 +160,10 @@ void read_rows(sqlite3* db, const char* table, const std::string& columns, Salva
         }
     }
     report.unreadable += failed;
-    if (failed != 0) report.notes += cat({table, ": ", std::to_string(failed), " id(s) unreadable; "});
+    if (failed != 0)
+        report.notes += cat({table, ": ", std::to_string(failed),
+                             " id(s) could not be read (some may have been delivered before the "
+                             "damage); "});
 }
 
 }  // namespace

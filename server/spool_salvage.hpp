@@ -14,10 +14,12 @@ struct SalvageReport {
     std::size_t batches = 0;       // copied into the destination's queue
     std::size_t events = 0;        // in those batches
     std::size_t dead_letters = 0;  // copied into the destination's dead letters
-    std::size_t unreadable = 0;    // rows (or ranges of rows) that could not be read
-    bool complete = false;         // every table was read to its end without an error
-    std::string error;             // why nothing (more) could be copied; "" when fine
-    std::string notes;             // what was skipped, for the operator
+    // Ids that could not be read: an upper bound, since after damage to a table's pages
+    // the ids of rows deleted before count too.
+    std::size_t unreadable = 0;
+    bool complete = false;  // every table was read to its end without an error
+    std::string error;      // why nothing (more) could be copied; "" when fine
+    std::string notes;      // what was skipped, for the operator
 };
 
 class SpoolSalvage {
