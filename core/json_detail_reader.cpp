@@ -1,0 +1,76 @@
+#include "core/json_detail_reader.hpp"
+
+#include "core/core_error.hpp"
+
+namespace lsr::core {
+namespace {
+enum Tag { kRoot = 1, kFields, kRanAt, kData, kRow };
+}
+
+JsonDetailReader::JsonDetailReader(RowConsumer& consumer, std::size_t max_row_bytes)
+    : consumer_(consumer), max_row_bytes_(max_row_bytes), scanner_(*this) {}
+
+std::error_code JsonDetailReader::scanner_error(std::error_code ec) {
+    if (!ec || fatal_reported_) return ec;
+    fatal_reported_ = true;
+    if (ec == CoreError::too_large) {
+        consumer_.on_fatal("A row of the result is larger than " + std::to_string(max_row_bytes_) +
+                           " bytes.");
+    } else if (ec.category() == core_category() &&
+               (ec == CoreError::invalid_json || ec == CoreError::truncated || ec == CoreError::too_deep ||
+                ec == CoreError::invalid_results)) {
+        consumer_.on_fatal("The result is not valid json_detail JSON (" + ec.message() + " near byte " +
+                           std::to_string(scanner_.offset()) + ").");
+    }
+    return ec;
+}
+
+std::error_code JsonDetailReader::feed(std::string_view chunk) {
+    return scanner_error(scanner_.feed(chunk));
+}
+std::error_code JsonDetailReader::finish() {
+    return scanner_error(scanner_.finish());
+}
+
+JsonSpanScanner::Decision JsonDetailReader::on_value_start(const JsonSpanScanner::ValueStart& s) {
+    using Action = JsonSpanScanner::Action;
+    if (s.depth == 0) {
+        root_is_object_ = s.first == '{';
+        return {root_is_object_ ? Action::descend : Action::stream, kRoot};
+    }
+    if (s.depth == 1) {
+        if (s.key == "fields") return {Action::capture, kFields, max_row_bytes_};
+        if (s.key == "ran_at") return {Action::capture, kRanAt, 4096};
+        if (s.key == "data" && s.first == '[') return {Action::descend, kData};
+        return {};
+    }
+    if (s.depth == 2 && s.parent_tag == kData) return {Action::capture, kRow, max_row_bytes_};
+    return {};
+}
+
+std::error_code JsonDetailReader::on_value_end(std::string_view captured, std::uint64_t, std::uint64_t,
+                                               int tag) {
+    if (tag == kRow) {
+        std::string reason;
+        const rapidjson::Value* row = parser_.parse(captured, reason);
+        if (!row) return consumer_.on_bad_row(reason);
+        if (!row->IsObject()) return consumer_.on_bad_row("row is not an object");
+        return consumer_.on_row(*row, true);
+    }
+    if (tag == kFields || tag == kRanAt) {
+        std::string reason;
+        const rapidjson::Value* v = parser_.parse(captured, reason);
+        if (!v) return CoreError::invalid_json;
+        if (tag == kFields) return consumer_.on_fields(*v);
+        if (v->IsString()) return consumer_.on_ran_at({v->GetString(), v->GetStringLength()});
+        return {};
+    }
+    if (tag == kRoot && !root_is_object_) return CoreError::invalid_results;
+    return {};  // the root or data closed
+}
+
+std::error_code JsonDetailReader::on_value_bytes(std::string_view) {
+    return CoreError::invalid_results;  // only a non-object root is streamed
+}
+
+}  // namespace lsr::core

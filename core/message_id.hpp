@@ -1,0 +1,42 @@
+// Identifiers the relay derives instead of drawing at random, so the same input always
+// gives the same event: the deterministic messageId (Segment deduplicates on it, across
+// all its customers, hence the "lsr-" namespace) and the anonymousId derived from an
+// email (the same person lands on the same profile on every run). Also the hub's
+// md5-based messageId prefix. SHA-256, SHA-1 and MD5 come from OpenSSL.
+#pragma once
+
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace lsr::core {
+
+class MessageId {
+  public:
+    MessageId();
+    ~MessageId();
+    MessageId(const MessageId&) = delete;
+    MessageId& operator=(const MessageId&) = delete;
+
+    // "lsr-" + 32 hex digits: the first 128 bits of SHA-256 over the parts, each
+    // length-prefixed so ("ab","c") and ("a","bc") differ. 36 characters.
+    std::string deterministic(std::initializer_list<std::string_view> parts);
+
+    // UUID version 5 (RFC 4122, SHA-1) of the normalized email (trimmed, lower-cased)
+    // in the relay's own namespace.
+    static std::string email_uuid(std::string_view email);
+    static std::string normalize_email(std::string_view email);
+
+    // The hub's analytics-node messageId: "node-" + md5(message JSON) + "-" + uuid.
+    static std::string md5_hex(std::string_view data);
+
+    // A UUID v4 text from 128 random bits.
+    static std::string uuid_v4(std::uint64_t high, std::uint64_t low);
+
+  private:
+    struct Digest;
+    std::unique_ptr<Digest> sha256_;
+};
+
+}  // namespace lsr::core

@@ -1,0 +1,26 @@
+// Parses one row (or one small node such as `fields`) with RapidJSON into a pooled
+// allocator that is reset between rows, so a run allocates no memory per row once warm.
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace lsr::core {
+
+class RowParser {
+  public:
+    RowParser();
+    // nullptr on failure, with a reason for the row's rejection.
+    const rapidjson::Value* parse(std::string_view text, std::string& reason);
+
+  private:
+    static constexpr std::size_t kBufferBytes = 64 * 1024;
+    std::unique_ptr<char[]> buffer_;
+    rapidjson::MemoryPoolAllocator<> pool_;
+    rapidjson::Document doc_;
+};
+
+}  // namespace lsr::core
