@@ -1,0 +1,32 @@
+// Counters of what Looker sent us (rows accepted and rejected, executes by outcome, rows a
+// configured destination would not take). Registered with the merge behaviour, so every
+// instance over one registry shares the same series. Thread-safe.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
+
+#include <cstdint>
+#include <string_view>
+
+namespace lsr::server {
+
+class IngestMetrics {
+  public:
+    explicit IngestMetrics(prometheus::Registry& registry);
+
+    void rows_accepted(std::uint64_t n);
+    void rows_rejected(std::string_view reason, std::uint64_t n);
+    // outcome: success | partial | failed | rejected_request | spool_full | unauthorized
+    void execute(std::string_view action, std::string_view outcome);
+    void destination_not_ready(std::string_view destination, std::uint64_t n);
+
+  private:
+    prometheus::Counter& accepted_;
+    prometheus::Family<prometheus::Counter>& rejected_;
+    prometheus::Family<prometheus::Counter>& executes_;
+    prometheus::Family<prometheus::Counter>& not_ready_;
+};
+
+}  // namespace lsr::server
