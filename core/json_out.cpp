@@ -8,17 +8,13 @@
 #include <cmath>
 #include <vector>
 
+#include "core/byte_scan.hpp"
+
 namespace lsr::core {
 namespace {
 
-constexpr std::array<bool, 256> make_escapes() {
-    std::array<bool, 256> t{};
-    for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = true;
-    t[static_cast<unsigned char>('"')] = true;
-    t[static_cast<unsigned char>('\\')] = true;
-    return t;
-}
-constexpr auto kEscapes = make_escapes();
+// Control characters, '"' and '\\' need escaping: as inclusive ranges.
+const ByteScan kEscapes("\x00\x1f\"\"\\\\", 6, true);
 
 std::uint64_t array_index_value(std::string_view key) {
     std::uint64_t v = 0;
@@ -31,9 +27,9 @@ std::uint64_t array_index_value(std::string_view key) {
 void JsonOut::string(std::string_view s) {
     out_.push_back('"');
     std::size_t from = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
+    for (std::size_t i = kEscapes.find(s.data(), 0, s.size()); i < s.size();
+         i = kEscapes.find(s.data(), i + 1, s.size())) {
         const auto c = static_cast<unsigned char>(s[i]);
-        if (!kEscapes[c]) continue;
         out_.append(s.data() + from, i - from);
         from = i + 1;
         switch (c) {

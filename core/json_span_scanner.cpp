@@ -3,6 +3,7 @@
 #include <array>
 #include <cstring>
 
+#include "core/byte_scan.hpp"
 #include "core/core_error.hpp"
 
 namespace lsr::core {
@@ -50,22 +51,10 @@ bool is_valid_literal(std::string_view s) {
     return s == "true" || s == "false" || s == "null" || is_number(s);
 }
 
-// Bytes that end a run of plain string content.
-constexpr std::array<bool, 256> make_string_stops() {
-    std::array<bool, 256> t{};
-    t[static_cast<unsigned char>('"')] = true;
-    t[static_cast<unsigned char>('\\')] = true;
-    return t;
-}
-constexpr auto kStringStops = make_string_stops();
-
-// Bytes that matter inside a skipped container outside strings.
-constexpr std::array<bool, 256> make_container_stops() {
-    std::array<bool, 256> t{};
-    for (char c : {'"', '{', '}', '[', ']'}) t[static_cast<unsigned char>(c)] = true;
-    return t;
-}
-constexpr auto kContainerStops = make_container_stops();
+// Bytes that end a run of plain string content, and those that matter inside a skipped
+// container outside strings.
+const ByteScan kStringStops("\"\\", 2, false);
+const ByteScan kContainerStops("\"{}[]", 5, false);
 
 }  // namespace
 
@@ -242,7 +231,7 @@ bool JsonSpanScanner::scan_string(std::string_view chunk, std::size_t& i) {
             ++i;
             continue;
         }
-        while (i < n && !kStringStops[static_cast<unsigned char>(p[i])]) ++i;
+        i = kStringStops.find(p, i, n);
         if (i == n) return false;
         if (p[i] == '\\') {
             escape_ = true;
@@ -269,28 +258,44 @@ std::error_code JsonSpanScanner::run_fast(std::string_view chunk, std::size_t& i
         if (i == n) return {};
         return end_fast_value(chunk, i);  // the terminator is not part of the value
     }
+    // State in locals: the compiler cannot keep members in registers across byte reads
+    // through a char pointer, which may alias them.
     const char* p = chunk.data();
+    bool in_string = in_string_;
+    bool escape = escape_;
+    std::error_code ec;
+    bool ended = false;
     while (i < n) {
-        if (in_string_) {
-            if (scan_string(chunk, i)) in_string_ = false;
+        const char c = p[i++];
+        if (in_string) {
+            if (escape) {
+                escape = false;
+            } else if (c == '\\') {
+                escape = true;
+            } else if (c == '"') {
+                in_string = false;
+            }
             continue;
         }
-        while (i < n && !kContainerStops[static_cast<unsigned char>(p[i])]) ++i;
-        if (i == n) break;
-        const char c = p[i++];
+        if (!kContainerStops.matches(c)) continue;
         if (c == '"') {
-            in_string_ = true;
+            in_string = true;
         } else if (c == '{' || c == '[') {
             if (frames_.size() + brackets_.size() + 1 > max_depth_) return CoreError::too_deep;
             brackets_.push_back(c);
         } else {
-            const char open = brackets_.back();
-            if ((c == '}') != (open == '{')) return CoreError::invalid_json;
+            if ((c == '}') != (brackets_.back() == '{')) return CoreError::invalid_json;
             brackets_.pop_back();
-            if (brackets_.empty()) return end_fast_value(chunk, i);
+            if (brackets_.empty()) {
+                ended = true;
+                break;
+            }
         }
     }
-    return {};
+    in_string_ = in_string;
+    escape_ = escape;
+    if (ended) ec = end_fast_value(chunk, i);
+    return ec;
 }
 
 // The value ends just before end_index of this chunk.

@@ -45,16 +45,26 @@ void one_shot(const char* algorithm, std::initializer_list<std::string_view> par
 }  // namespace
 
 struct MessageId::Digest {
-    Digest() : ctx(EVP_MD_CTX_new()), md(EVP_sha256()) {}
-    ~Digest() { EVP_MD_CTX_free(ctx); }
+    // Fetched once: EVP_sha256() would look the implementation up, under a lock, per row.
+    Digest() : ctx(EVP_MD_CTX_new()), md(EVP_MD_fetch(nullptr, "SHA256", nullptr)) {}
+    ~Digest() {
+        EVP_MD_CTX_free(ctx);
+        EVP_MD_free(md);
+    }
     EVP_MD_CTX* ctx;
-    const EVP_MD* md;
+    EVP_MD* md;
 };
 
 MessageId::MessageId() : sha256_(std::make_unique<Digest>()) {}
 MessageId::~MessageId() = default;
 
 std::string MessageId::deterministic(std::initializer_list<std::string_view> parts) {
+    std::string out;
+    deterministic(parts, out);
+    return out;
+}
+
+void MessageId::deterministic(std::initializer_list<std::string_view> parts, std::string& out) {
     EVP_DigestInit_ex(sha256_->ctx, sha256_->md, nullptr);
     for (std::string_view p : parts) {
         const std::uint64_t n = p.size();
@@ -66,9 +76,8 @@ std::string MessageId::deterministic(std::initializer_list<std::string_view> par
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned len = 0;
     EVP_DigestFinal_ex(sha256_->ctx, md, &len);
-    std::string out = "lsr-";
+    out.assign("lsr-");
     append_hex(out, md, 16);
-    return out;
 }
 
 std::string MessageId::normalize_email(std::string_view email) {

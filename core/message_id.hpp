@@ -22,6 +22,7 @@ class MessageId {
     // "lsr-" + 32 hex digits: the first 128 bits of SHA-256 over the parts, each
     // length-prefixed so ("ab","c") and ("a","bc") differ. 36 characters.
     std::string deterministic(std::initializer_list<std::string_view> parts);
+    void deterministic(std::initializer_list<std::string_view> parts, std::string& out);  // reuses out
 
     // UUID version 5 (RFC 4122, SHA-1) of the normalized email (trimmed, lower-cased)
     // in the relay's own namespace.

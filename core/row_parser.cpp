@@ -9,7 +9,11 @@ RowParser::RowParser()
 
 const rapidjson::Value* RowParser::parse(std::string_view text, std::string& reason) {
     pool_.Clear();  // the previous row is gone; its value is never read again
-    doc_.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
+    // In situ: strings stay in our copy of the text instead of being copied again into
+    // the pool. UTF-8 is checked once, on the serialized event (EventValidator).
+    text_.assign(text.data(), text.size());
+    text_.push_back('\0');
+    doc_.ParseInsitu<rapidjson::kParseInsituFlag>(text_.data());
     if (!doc_.HasParseError()) return &doc_;
     switch (doc_.GetParseError()) {
         case rapidjson::kParseErrorStringInvalidEncoding:

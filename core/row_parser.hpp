@@ -1,5 +1,6 @@
-// Parses one row (or one small node such as `fields`) with RapidJSON into a pooled
-// allocator that is reset between rows, so a run allocates no memory per row once warm.
+// Parses one row (or one small node such as `fields`) with RapidJSON, in situ over a
+// reused copy of its text, into a pooled allocator that is reset between rows, so a run
+// allocates no memory per row once warm. The value is valid until the next parse.
 #pragma once
 
 #include <rapidjson/document.h>
@@ -21,6 +22,7 @@ class RowParser {
     std::unique_ptr<char[]> buffer_;
     rapidjson::MemoryPoolAllocator<> pool_;
     rapidjson::Document doc_;
+    std::string text_;  // the row being parsed in situ; its strings live here
 };
 
 }  // namespace lsr::core

@@ -170,7 +170,7 @@ std::error_code StandardRowMapper::map(const rapidjson::Value& row, bool wrapped
         return CoreError::missing_tagged_field;
     }
     const MapperOptions& o = *run_.options;
-    Ids ids;
+    Ids& ids = row_ids_;  // reused: no allocation per row
     read_id(row, wrapped, fields_->user_id_field(), ids.user_id, out);
     read_id(row, wrapped, fields_->anonymous_id_field(), ids.anonymous_id, out);
     read_id(row, wrapped, fields_->email_field(), ids.email, out);
@@ -213,8 +213,9 @@ std::error_code StandardRowMapper::map(const rapidjson::Value& row, bool wrapped
     const std::size_t traits_begin = out.json.size();
     write_traits(row, wrapped, ids, out, w);
     const std::string_view traits(out.json.data() + traits_begin, out.json.size() - traits_begin);
-    out.message_id = ids_.deterministic({o.plan_id, o.run_id, call_type_name(o.call), o.event, run_.ran_at,
-                                         ids.user_id, ids.anonymous_id, ids.email, ids.group_id, traits});
+    ids_.deterministic({o.plan_id, o.run_id, call_type_name(o.call), o.event, run_.ran_at, ids.user_id,
+                        ids.anonymous_id, ids.email, ids.group_id, traits},
+                       out.message_id);
     w.raw(",\"context\":{");
     w.raw(kLibrary);
     if (o.call != CallType::group && !ids.group_id.empty()) {

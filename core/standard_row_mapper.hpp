@@ -46,6 +46,7 @@ class StandardRowMapper final : public RowMapper {
     std::vector<std::string> row_keys_;  // keys written in this row, when they must be checked
     bool track_keys_ = false;
     std::string scratch_;
+    Ids row_ids_;
     MessageId ids_;
 };
 
