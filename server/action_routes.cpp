@@ -1,0 +1,138 @@
+#include "server/action_routes.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <memory>
+
+#include "core/action_catalog.hpp"
+#include "core/call_type.hpp"
+#include "core/hub_token.hpp"
+#include "server/execute_handler.hpp"
+#include "server/logger.hpp"
+
+namespace lsr::server {
+
+namespace {
+
+constexpr const char* kInvalidAuth = "Invalid 'Authorization' header.";
+
+struct ActionApi {
+    ActionApi(ServiceContext& c)
+        : ctx(c),
+          catalog(c.config.hub.label, c.config.hub.base_url, c.config.hub.actions),
+          auth(c.config.hub.secret, c.config.hub.tokens),
+          execute(ExecuteHandler::for_context(c)) {}
+
+    ServiceContext& ctx;
+    core::ActionCatalog catalog;
+    core::HubToken auth;
+    std::shared_ptr<ExecuteHandler> execute;
+
+    bool authorized(HttpExchange& ex) {
+        auto header = ex.header()[http::field::authorization];
+        if (auth.verify_authorization(header)) return true;
+        execute->metrics().execute(std::string(ex.route_label()), "unauthorized");
+        ctx.log.info("action hub: unauthorized", {{"route", ex.route_label()},
+                                                  {"remote", ex.remote_address()},
+                                                  {"header_present", !header.empty()}});
+        ex.respond(http::status::forbidden, ExecuteHandler::error_body(kInvalidAuth));
+        return false;
+    }
+
+    static std::optional<core::LookerVersion> version(HttpExchange& ex) {
+        return core::LookerVersion::from_user_agent(ex.header()[http::field::user_agent]);
+    }
+
+    const core::ActionInfo* find(HttpExchange& ex) {
+        auto name = ex.path_param("name");
+        const auto* action = catalog.find(name, version(ex));
+        if (!action) {
+            ex.respond(http::status::not_found,
+                       ExecuteHandler::error_body("No action found with name " + std::string(name) + "."));
+        }
+        return action;
+    }
+
+    void list(const std::shared_ptr<HttpExchange>& ex) {
+        if (!authorized(*ex)) return;
+        ex->respond(http::status::ok, catalog.list_json(version(*ex)));
+    }
+
+    void definition(const std::shared_ptr<HttpExchange>& ex) {
+        if (!authorized(*ex)) return;
+        if (const auto* action = find(*ex))
+            ex->respond(http::status::ok, catalog.definition_json(*action, version(*ex)));
+    }
+
+    void form(const std::shared_ptr<HttpExchange>& ex) {
+        if (!authorized(*ex)) return;
+        const auto* action = find(*ex);
+        if (!action) return;
+        if (!action->has_form) {
+            ex->respond(http::status::not_found, ExecuteHandler::error_body("No form defined for action."));
+            return;
+        }
+        // The hub checks the required params (from `data`) before it builds the form.
+        std::string write_key;
+        const std::string& body = ex->body();
+        bool blank = body.find_first_not_of(" \t\r\n") == std::string::npos;
+        if (!blank) {
+            rapidjson::Document d;
+            d.Parse(body.c_str(), body.size());
+            if (d.HasParseError() || !d.IsObject()) {
+                ex->respond(http::status::not_found,
+                            ExecuteHandler::error_body("Request body must be valid JSON."));
+                return;
+            }
+            auto data = d.FindMember("data");
+            if (data != d.MemberEnd() && data->value.IsObject()) {
+                auto key = data->value.FindMember(core::ActionCatalog::write_key_param.data());
+                if (key != data->value.MemberEnd() && key->value.IsString())
+                    write_key.assign(key->value.GetString(), key->value.GetStringLength());
+            }
+        }
+        if (write_key.empty() && ctx.config.segment.default_write_key.empty()) {
+            rapidjson::StringBuffer buf;
+            rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+            w.StartObject();
+            w.Key("error");
+            std::string err = ExecuteHandler::missing_param_error(core::ActionCatalog::write_key_label);
+            w.String(err.c_str(), static_cast<rapidjson::SizeType>(err.size()));
+            w.EndObject();
+            ex->respond(http::status::ok, std::string(buf.GetString(), buf.GetSize()));
+            return;
+        }
+        ex->respond(http::status::ok, catalog.form_json(*action));
+    }
+
+    void run_execute(const std::shared_ptr<HttpExchange>& ex) {
+        if (!authorized(*ex)) return;
+        const auto* action = find(*ex);
+        if (!action) return;
+        ExecuteSource source;
+        source.label = action->name;
+        source.call = core::parse_call_type(action->call).value_or(core::CallType::identify);
+        execute->handle(ex, std::move(source));
+    }
+};
+
+}  // namespace
+
+void register_action_routes(Router& router, ServiceContext& ctx) {
+    auto api = std::make_shared<ActionApi>(ctx);
+    if (ctx.config.hub.secret.empty() && ctx.config.hub.tokens.empty()) {
+        ctx.log.warn("action hub: no hub.secret and no hub.tokens: every Action API request will get 403");
+    }
+    router.add(http::verb::post, "/", BodyKind::small,
+               [api](std::shared_ptr<HttpExchange> ex) { api->list(ex); });
+    router.add(http::verb::post, "/actions/{name}", BodyKind::small,
+               [api](std::shared_ptr<HttpExchange> ex) { api->definition(ex); });
+    router.add(http::verb::post, "/actions/{name}/form", BodyKind::small,
+               [api](std::shared_ptr<HttpExchange> ex) { api->form(ex); });
+    router.add(http::verb::post, "/actions/{name}/execute", BodyKind::large_file,
+               [api](std::shared_ptr<HttpExchange> ex) { api->run_execute(ex); });
+}
+
+}  // namespace lsr::server

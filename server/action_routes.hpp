@@ -1,0 +1,15 @@
+// The Action API as the public Action Hub answers it (reference §1.1-1.5): POST / (the
+// actions list, filtered by the caller's Looker version), POST /actions/{name} (one
+// definition), POST /actions/{name}/execute (the execute pipeline), POST /actions/{name}/form.
+// Every route checks `Authorization: Token token="…"` first; anything else is 403
+// {"success":false,"error":"Invalid 'Authorization' header."}.
+#pragma once
+
+#include "server/router.hpp"
+#include "server/service_context.hpp"
+
+namespace lsr::server {
+
+void register_action_routes(Router& router, ServiceContext& ctx);
+
+}  // namespace lsr::server

@@ -1,0 +1,702 @@
+#include "server/execute_handler.hpp"
+
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+
+#include "core/action_catalog.hpp"
+#include "core/attachment_decoder.hpp"
+#include "core/batch_builder.hpp"
+#include "core/event_sink.hpp"
+#include "core/execute_payload_scanner.hpp"
+#include "core/mapper_options.hpp"
+#include "core/result_format.hpp"
+#include "core/result_mapper.hpp"
+#include "server/delivery_dispatcher.hpp"
+#include "server/logger.hpp"
+#include "server/looker_downloader.hpp"
+#include "server/spool.hpp"
+
+namespace lsr::server {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::size_t kReadChunk = 1 << 20;
+constexpr std::size_t kSniffBytes = 64 * 1024;
+constexpr const char* kRetryAfterSeconds = "30";
+
+std::int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string new_request_id() {
+    static std::atomic<std::uint64_t> counter{0};
+    unsigned char raw[8] = {};
+    std::string id = "x";
+    if (RAND_bytes(raw, sizeof raw) == 1) {
+        static constexpr char digits[] = "0123456789abcdef";
+        for (unsigned char c : raw) {
+            id += digits[c >> 4];
+            id += digits[c & 0x0f];
+        }
+    }
+    return id + "-" + std::to_string(++counter);
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// Formats the relay cannot read: say so instead of mapping binary bytes.
+bool unsupported_attachment(const core::AttachmentInfo& a) {
+    std::string ext = lower(a.extension);
+    std::string mime = lower(a.mimetype.substr(0, a.mimetype.find(';')));
+    for (std::string_view bad : {"xlsx", "pdf", "png", "zip", "html", "jpg", "jpeg"}) {
+        if (ext == bad) return true;
+    }
+    return mime == "application/pdf" || mime == "image/png" || mime == "application/zip" ||
+           mime == "text/html" || mime == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+}
+
+std::string plural(std::uint64_t n, std::string_view one, std::string_view many) {
+    return std::to_string(n) + " " + std::string(n == 1 ? one : many);
+}
+
+class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public core::EventSink {
+  public:
+    ExecuteJob(std::shared_ptr<ExecuteHandler> handler, std::shared_ptr<HttpExchange> exchange,
+               ExecuteSource source)
+        : handler_(std::move(handler)),
+          ctx_(handler_->ctx()),
+          exchange_(std::move(exchange)),
+          source_(std::move(source)),
+          keepalive_(exchange_->executor()),
+          builder_(core::BatchLimits{ctx_.config.segment.max_batch_events,
+                                     ctx_.config.segment.max_batch_bytes, ctx_.config.segment.max_event_bytes,
+                                     512}),
+          request_id_(new_request_id()),
+          started_(std::chrono::steady_clock::now()) {}
+
+    void start() {
+        {
+            std::lock_guard lock(answer_mutex_);
+            arm_keepalive();
+        }
+        if (ctx_.config.delivery.ack == config::AckMode::delivered)
+            waiter_ = handler_->add_waiter(request_id_);
+        auto self = shared_from_this();
+        asio::post(ctx_.workers, [self] { self->run(); });
+    }
+
+    // EventSink
+    void on_event(const core::MappedEvent& event) override {
+        if (stopped_) return;
+        if (auto batch = builder_.add(event.json)) append(std::move(*batch));
+    }
+    void on_reject(const core::RowReject&) override {}
+
+  private:
+    // ---- worker thread ------------------------------------------------------------------
+
+    void run() {
+        core::ExecutePayloadScanner scanner;
+        if (!scan(scanner)) return;
+        request_ = scanner.request();
+        if (!validate()) return;
+        options_.mapping = ctx_.config.mapping;
+        if (source_.identity) options_.mapping.identity = *source_.identity;
+        options_.call = source_.call;
+        if (source_.webhook) {
+            options_.event = source_.event;
+        } else if (auto it = request_.form_params.find("event"); it != request_.form_params.end()) {
+            options_.event = it->second;
+        }
+        options_.hidden_fields = request_.plan.hidden_fields;
+        options_.plan_id = request_.plan.scheduled_plan_id;
+        auto webhook_id = exchange_->header()["X-Looker-Webhook-Id"];
+        options_.run_id = webhook_id.empty() ? request_id_ : std::string(webhook_id);
+        options_.received_at_ms = wall_ms();
+        options_.max_event_bytes = ctx_.config.segment.max_event_bytes;
+
+        if (!request_.plan.download_url.empty()) return start_download();
+        read_attachment();
+    }
+
+    bool scan(core::ExecutePayloadScanner& scanner) {
+        std::error_code ec;
+        const std::string& file = exchange_->body_file();
+        if (file.empty()) {
+            ec = scanner.feed(exchange_->body());
+        } else {
+            int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0) {
+                ctx_.log.error("execute: cannot open the request body", {{"request_id", request_id_}});
+                answer_error(http::status::internal_server_error, "Internal server error.");
+                return false;
+            }
+            std::string buf(kReadChunk, '\0');
+            while (!ec) {
+                ssize_t n = ::read(fd, buf.data(), buf.size());
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0) break;
+                ec = scanner.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+            }
+            ::close(fd);
+        }
+        if (!ec) ec = scanner.finish();
+        if (ec) {
+            std::string msg = scanner.error_message().empty() ? "Request body must be valid JSON."
+                                                              : scanner.error_message();
+            answer_error(http::status::not_found, msg);
+            return false;
+        }
+        return true;
+    }
+
+    bool validate() {
+        if (!source_.webhook) {
+            if (!request_.type_present || request_.type.empty()) {
+                answer_error(http::status::not_found, ExecuteHandler::no_type_error());
+                return false;
+            }
+            if (request_.type != "query") {
+                answer_error(http::status::not_found, ExecuteHandler::wrong_type_error(request_.type));
+                return false;
+            }
+            auto it = request_.params.find(std::string(core::ActionCatalog::write_key_param));
+            write_key_ = it != request_.params.end() ? it->second : std::string();
+            if (write_key_.empty()) write_key_ = ctx_.config.segment.default_write_key;
+            if (write_key_.empty()) {
+                answer_error(http::status::not_found,
+                             ExecuteHandler::missing_param_error(core::ActionCatalog::write_key_label));
+                return false;
+            }
+        } else {
+            write_key_ =
+                source_.write_key.empty() ? ctx_.config.segment.default_write_key : source_.write_key;
+            if (write_key_.empty()) {
+                answer_error(http::status::not_found, "No Segment write key is configured for this webhook.");
+                return false;
+            }
+        }
+        if (request_.plan.download_url.empty() && !request_.attachment.present) {
+            answer_error(http::status::not_found, ExecuteHandler::no_data_error());
+            return false;
+        }
+        if (request_.plan.download_url.empty() && unsupported_attachment(request_.attachment)) {
+            failure_ =
+                "The attachment is " +
+                (request_.attachment.extension.empty() ? request_.attachment.mimetype
+                                                       : request_.attachment.extension) +
+                "; the relay reads json_detail, json_detail_lite_stream, json, inline_json, csv and txt "
+                "results.";
+            complete();
+            return false;
+        }
+        return true;
+    }
+
+    void read_attachment() {
+        const auto& a = request_.attachment;
+        core::AttachmentDecoder decoder(a.kind, a.base64());
+        std::string out;
+        std::error_code ec;
+        auto handle = [&](std::string_view raw) {
+            out.clear();
+            ec = decoder.feed(raw, out);
+            if (!ec && !out.empty()) consume(out);
+        };
+        const std::string& file = exchange_->body_file();
+        if (a.data_end < a.data_begin) {
+            ec = std::make_error_code(std::errc::invalid_argument);
+        } else if (file.empty()) {
+            const std::string& body = exchange_->body();
+            std::string_view span = std::string_view(body).substr(a.data_begin, a.data_end - a.data_begin);
+            for (std::size_t off = 0; off < span.size() && !ec && !stopped_; off += kReadChunk)
+                handle(span.substr(off, kReadChunk));
+        } else {
+            int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0) {
+                failure_ = "The request body could not be read again.";
+                return complete();
+            }
+            std::string buf(kReadChunk, '\0');
+            std::uint64_t pos = a.data_begin;
+            while (pos < a.data_end && !ec && !stopped_) {
+                std::size_t want =
+                    static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), a.data_end - pos));
+                ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(pos));
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0) {
+                    failure_ = "The request body could not be read again.";
+                    break;
+                }
+                pos += static_cast<std::uint64_t>(n);
+                handle(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+            }
+            ::close(fd);
+        }
+        if (!ec && failure_.empty() && !stopped_) {
+            out.clear();
+            ec = decoder.finish(out);
+            if (!ec && !out.empty()) consume(out);
+        }
+        if (ec && failure_.empty() && !stopped_)
+            failure_ = "The attachment could not be decoded: " + ec.message() + ".";
+        end_of_data();
+    }
+
+    void start_download() {
+        if (!handler_->download_tls() && !handler_->tls_error().empty()) {
+            std::string err;
+            auto url = LookerDownloader::check_url(request_.plan.download_url, ctx_.config.hub.download, err);
+            if (url && url->tls) {
+                failure_ = handler_->tls_error();
+                return complete();
+            }
+        }
+        downloader_ = LookerDownloader::create(ctx_.io, ctx_.config.hub.download, handler_->download_tls());
+        auto self = shared_from_this();
+        downloader_->start(
+            request_.plan.download_url,
+            [self](std::string_view chunk, LookerDownloader::Resume resume) {
+                // The chunk stays valid until resume is called, so it can be mapped on a worker.
+                asio::post(self->ctx_.workers, [self, chunk, resume = std::move(resume)] {
+                    self->consume(chunk);
+                    resume(!self->stopped_);
+                });
+            },
+            [self](DownloadOutcome outcome) {
+                asio::post(self->ctx_.workers, [self, outcome = std::move(outcome)] {
+                    if (!outcome.ok && self->failure_.empty() && !self->stopped_)
+                        self->failure_ = outcome.error;
+                    self->end_of_data();
+                });
+            });
+    }
+
+    // Result bytes, in order. The format is decided from the first bytes.
+    void consume(std::string_view data) {
+        if (stopped_) return;
+        if (!mapper_) {
+            head_.append(data);
+            if (head_.size() < kSniffBytes) return;
+            make_mapper();
+            std::string head = std::move(head_);
+            head_.clear();
+            feed(head);
+            return;
+        }
+        feed(data);
+    }
+
+    void feed(std::string_view data) {
+        if (stopped_ || data.empty()) return;
+        if (mapper_->feed(data)) {
+            mapper_failed_ = true;
+            stopped_ = true;
+        }
+    }
+
+    void make_mapper() {
+        core::ResultFormat format = core::sniff_result_format(head_);
+        if (!request_.plan.download_url.empty() || !request_.attachment.present) {
+            // Looker sends the format the action advertises.
+        } else if (auto guessed = core::guess_result_format(request_.attachment.mimetype,
+                                                            request_.attachment.extension)) {
+            format = *guessed;
+        }
+        if (!source_.webhook && format == core::ResultFormat::json) {
+            std::string_view h = head_;
+            while (!h.empty() &&
+                   (h.front() == ' ' || h.front() == '\n' || h.front() == '\r' || h.front() == '\t'))
+                h.remove_prefix(1);
+            if (!h.empty() && h.front() == '{') format = core::ResultFormat::json_detail;
+        }
+        format_ = format;
+        mapper_ = std::make_unique<core::ResultMapper>(options_, format, *this);
+    }
+
+    void end_of_data() {
+        if (!mapper_ && !stopped_) {
+            make_mapper();
+            std::string head = std::move(head_);
+            head_.clear();
+            feed(head);
+        }
+        if (mapper_ && !stopped_) {
+            if (mapper_->finish()) mapper_failed_ = true;
+        }
+        if (!stopped_) {
+            if (auto batch = builder_.flush()) append(std::move(*batch));
+        }
+        complete();
+    }
+
+    void append(core::Batch batch) {
+        if (stopped_) return;
+        NewBatch nb;
+        nb.write_key = write_key_;
+        nb.body = std::move(batch.body);
+        nb.events = batch.events;
+        nb.request_id = request_id_;
+        nb.created_ms = wall_ms();
+        std::vector<NewBatch> one;
+        one.push_back(std::move(nb));
+        std::vector<std::int64_t> ids;
+        std::error_code ec = ctx_.spool.append(one, &ids);
+        if (ec) {
+            stopped_ = true;
+            spool_error_ = ec;
+            return;
+        }
+        spooled_events_ += batch.events;
+        ++spooled_batches_;
+        ctx_.dispatcher.notify(write_key_);
+    }
+
+    // Everything read (or given up): report, or wait for delivery first.
+    void complete() {
+        const core::MappingSummary empty;
+        const core::MappingSummary& s = mapper_ ? mapper_->summary() : empty;
+        auto& m = handler_->metrics();
+        m.rows_accepted(spooled_events_);
+        for (const auto& [reason, n] : s.rejected_by_reason) m.rows_rejected(reason, n);
+        for (const auto& [dest, n] : s.not_ready_by_destination) m.destination_not_ready(dest, n);
+        const std::size_t max_reasons = ctx_.config.mapping.max_reasons_reported;
+        const std::string accepted_so_far = spooled_events_ > 0
+                                                ? " " + plural(spooled_events_, "row was", "rows were") +
+                                                      " accepted before that and will be delivered."
+                                                : " No rows were accepted.";
+
+        if (spool_error_) {
+            std::uint64_t not_spooled = s.accepted > spooled_events_ ? s.accepted - spooled_events_ : 0;
+            m.rows_rejected("spool_unavailable", not_spooled);
+            std::string msg;
+            if (spool_error_ == SpoolErrc::full) {
+                msg =
+                    "The relay's spool is full (spool.max_bytes), so the rest of the result was not "
+                    "accepted; "
+                    "retry later.";
+                m.execute(source_.label, "spool_full");
+            } else {
+                msg = "The relay could not store the rows (" + spool_error_.message() +
+                      "), so the rest of the result was not accepted; retry later.";
+                m.execute(source_.label, "spool_error");
+            }
+            log_done("spool refused", s);
+            return answer_looker(http::status::service_unavailable, false, msg + accepted_so_far, true);
+        }
+        if (!failure_.empty() || mapper_failed_) {
+            std::string msg = !failure_.empty() ? failure_ : mapper_->error_message();
+            if (msg.empty()) msg = "The result could not be processed.";
+            m.execute(source_.label, "failed");
+            log_done("failed", s);
+            return answer_looker(http::status::ok, false, msg + accepted_so_far, false);
+        }
+        message_ = s.message(max_reasons);
+        success_ = s.rejected == 0;
+        m.execute(source_.label, success_ ? "success" : "partial");
+        log_done("done", s);
+        if (!waiter_ || spooled_batches_ == 0)
+            return answer_looker(http::status::ok, success_, message_, false);
+        wait_for_delivery();
+    }
+
+    void log_done(std::string_view outcome, const core::MappingSummary& s) {
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                        started_);
+        ctx_.log.info("execute",
+                      {{"request_id", request_id_},
+                       {"action", source_.label},
+                       {"outcome", outcome},
+                       {"format", mapper_ ? core::result_format_name(format_) : std::string_view("none")},
+                       {"rows", static_cast<std::int64_t>(s.rows)},
+                       {"accepted", static_cast<std::int64_t>(spooled_events_)},
+                       {"rejected", static_cast<std::int64_t>(s.rejected)},
+                       {"batches", static_cast<std::int64_t>(spooled_batches_)},
+                       {"ms", static_cast<std::int64_t>(ms.count())}});
+    }
+
+    // ---- ack: delivered --------------------------------------------------------------------
+
+    void wait_for_delivery() {
+        auto self = shared_from_this();
+        ack_timer_.emplace(ctx_.io);
+        {
+            std::lock_guard lock(waiter_->mutex);
+            waiter_->on_change = [self] { self->check_delivered(false); };
+        }
+        ack_timer_->expires_after(std::chrono::milliseconds(ctx_.config.delivery.ack_delivered_timeout_ms));
+        ack_timer_->async_wait([self](const boost::system::error_code& ec) {
+            if (!ec) self->check_delivered(true);
+        });
+        check_delivered(false);
+    }
+
+    void check_delivered(bool timed_out) {
+        std::uint64_t settled = 0, delivered = 0, dead = 0;
+        {
+            std::lock_guard lock(waiter_->mutex);
+            settled = waiter_->settled_batches;
+            delivered = waiter_->delivered_events;
+            dead = waiter_->dead_events;
+        }
+        if (settled < spooled_batches_ && !timed_out) return;
+        if (ack_answered_.exchange(true)) return;
+        handler_->remove_waiter(request_id_);
+        {
+            std::lock_guard lock(waiter_->mutex);
+            waiter_->on_change = nullptr;  // it holds this job
+        }
+        asio::post(ctx_.io, [self = shared_from_this()] {
+            if (self->ack_timer_) self->ack_timer_->cancel();
+        });
+        std::string msg = message_;
+        bool ok = success_;
+        if (settled >= spooled_batches_ && dead == 0) {
+            msg += " All " + plural(delivered, "event was", "events were") + " delivered to Segment.";
+        } else {
+            ok = false;
+            msg += " Delivered to Segment so far: " + std::to_string(delivered) + " of " +
+                   std::to_string(spooled_events_) + " events";
+            if (dead > 0)
+                msg += "; " + plural(dead, "event was", "events were") + " refused by Segment (dead letters)";
+            if (settled < spooled_batches_) {
+                msg += "; the others are still queued and will be delivered";
+            }
+            msg += ".";
+        }
+        answer_looker(http::status::ok, ok, msg, false);
+    }
+
+    // ---- answering -------------------------------------------------------------------------
+
+    void arm_keepalive() {  // answer_mutex_ held
+        keepalive_.expires_after(
+            std::chrono::milliseconds(std::max<std::uint32_t>(1, ctx_.config.server.execute_keepalive_ms)));
+        keepalive_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+            if (!ec) self->on_keepalive();
+        });
+    }
+
+    void on_keepalive() {
+        std::lock_guard lock(answer_mutex_);
+        if (answered_) return;
+        if (!streaming_) {
+            streaming_ = true;
+            exchange_->begin_stream(http::status::ok, "application/json");
+        }
+        exchange_->write_chunk("\n");
+        arm_keepalive();
+    }
+
+    // An error found while reading the request: 404/500 with {"success":false,"error":…} while
+    // nothing was sent yet; after the first newline, the looker body reporting the failure.
+    void answer_error(http::status status, const std::string& error) {
+        handler_->metrics().execute(source_.label, "rejected_request");
+        if (waiter_) handler_->remove_waiter(request_id_);
+        ctx_.log.info("execute refused",
+                      {{"request_id", request_id_}, {"action", source_.label}, {"error", error}});
+        std::lock_guard lock(answer_mutex_);
+        if (answered_) return;
+        answered_ = true;
+        keepalive_.cancel();
+        if (streaming_) {
+            exchange_->end_stream(ExecuteHandler::looker_body(false, error));
+        } else {
+            exchange_->respond(status, ExecuteHandler::error_body(error));
+        }
+    }
+
+    void answer_looker(http::status status, bool success, const std::string& message, bool retry_after) {
+        if (waiter_ && !ack_answered_) handler_->remove_waiter(request_id_);
+        std::lock_guard lock(answer_mutex_);
+        if (answered_) return;
+        answered_ = true;
+        keepalive_.cancel();
+        std::string body = ExecuteHandler::looker_body(success, message);
+        if (streaming_) {
+            exchange_->end_stream(std::move(body));
+        } else if (retry_after) {
+            exchange_->respond(status, std::move(body), "application/json",
+                               {{http::field::retry_after, kRetryAfterSeconds}});
+        } else {
+            exchange_->respond(status, std::move(body));
+        }
+    }
+
+    std::shared_ptr<ExecuteHandler> handler_;
+    ServiceContext& ctx_;
+    std::shared_ptr<HttpExchange> exchange_;
+    ExecuteSource source_;
+
+    std::mutex answer_mutex_;
+    asio::steady_timer keepalive_;
+    bool streaming_ = false;
+    bool answered_ = false;
+
+    core::ExecuteRequest request_;
+    core::MapperOptions options_;
+    std::string write_key_;
+    std::string head_;
+    core::ResultFormat format_ = core::ResultFormat::json_detail;
+    std::unique_ptr<core::ResultMapper> mapper_;
+    core::BatchBuilder builder_;
+    std::shared_ptr<LookerDownloader> downloader_;
+    bool stopped_ = false;
+    bool mapper_failed_ = false;
+    std::string failure_;
+    std::error_code spool_error_;
+    std::uint64_t spooled_events_ = 0;
+    std::uint64_t spooled_batches_ = 0;
+    std::string message_;
+    bool success_ = true;
+
+    std::string request_id_;
+    std::shared_ptr<ExecuteHandler::Waiter> waiter_;
+    std::optional<asio::steady_timer> ack_timer_;
+    std::atomic<bool> ack_answered_{false};
+    std::chrono::steady_clock::time_point started_;
+};
+
+void write_string(rapidjson::Writer<rapidjson::StringBuffer>& w, std::string_view s) {
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+}  // namespace
+
+ExecuteHandler::ExecuteHandler(ServiceContext& ctx) : ctx_(ctx), metrics_(ctx.registry) {
+    tls_ = LookerDownloader::make_tls_context(ctx.config.hub.download, tls_error_);
+}
+
+std::shared_ptr<ExecuteHandler> ExecuteHandler::for_context(ServiceContext& ctx) {
+    static std::mutex mutex;
+    static std::map<const ServiceContext*, std::weak_ptr<ExecuteHandler>> handlers;
+    std::lock_guard lock(mutex);
+    for (auto it = handlers.begin(); it != handlers.end();) {
+        it = it->second.expired() ? handlers.erase(it) : std::next(it);
+    }
+    if (auto existing = handlers[&ctx].lock()) return existing;
+    auto created = create(ctx);
+    handlers[&ctx] = created;
+    return created;
+}
+
+std::shared_ptr<ExecuteHandler> ExecuteHandler::create(ServiceContext& ctx) {
+    auto handler = std::make_shared<ExecuteHandler>(ctx);
+    if (!handler->tls_error_.empty()) {
+        ctx.log.warn("downloads over https are unavailable", {{"error", handler->tls_error_}});
+    }
+    std::weak_ptr<ExecuteHandler> weak = handler;
+    ctx.dispatcher.set_settled_listener([weak](const BatchSettled& settled) {
+        if (auto h = weak.lock()) h->on_settled(settled);
+    });
+    return handler;
+}
+
+void ExecuteHandler::handle(std::shared_ptr<HttpExchange> exchange, ExecuteSource source) {
+    auto job = std::make_shared<ExecuteJob>(shared_from_this(), std::move(exchange), std::move(source));
+    job->start();
+}
+
+std::shared_ptr<ExecuteHandler::Waiter> ExecuteHandler::add_waiter(const std::string& request_id) {
+    auto w = std::make_shared<Waiter>();
+    std::lock_guard lock(waiters_mutex_);
+    waiters_[request_id] = w;
+    return w;
+}
+
+void ExecuteHandler::remove_waiter(const std::string& request_id) {
+    std::lock_guard lock(waiters_mutex_);
+    waiters_.erase(request_id);
+}
+
+void ExecuteHandler::on_settled(const BatchSettled& settled) {
+    std::shared_ptr<Waiter> w;
+    {
+        std::lock_guard lock(waiters_mutex_);
+        auto it = waiters_.find(settled.request_id);
+        if (it == waiters_.end()) return;
+        w = it->second;
+    }
+    std::function<void()> notify;
+    {
+        std::lock_guard lock(w->mutex);
+        ++w->settled_batches;
+        if (settled.fate == BatchFate::delivered) {
+            w->delivered_events += settled.events;
+        } else {
+            w->dead_events += settled.events;
+        }
+        notify = w->on_change;
+    }
+    if (notify) notify();
+}
+
+std::string ExecuteHandler::no_type_error() {
+    return "No request type specified. The request must be of type: \"query\".";
+}
+
+std::string ExecuteHandler::wrong_type_error(std::string_view type) {
+    return "This action does not support requests of type \"" + std::string(type) +
+           "\". The request must be of type: \"query\".";
+}
+
+std::string ExecuteHandler::missing_param_error(std::string_view label) {
+    return "Required setting \"" + std::string(label) + "\" not specified in action settings.";
+}
+
+std::string ExecuteHandler::no_data_error() {
+    return "A streaming action was sent incompatible data. The action must have a download url or an "
+           "attachment.";
+}
+
+std::string ExecuteHandler::looker_body(bool success, std::string_view message) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("looker");
+    w.StartObject();
+    w.Key("success");
+    w.Bool(success);
+    if (!message.empty()) {
+        w.Key("message");
+        write_string(w, message);
+    }
+    w.Key("refresh_query");
+    w.Bool(false);
+    w.Key("validation_errors");
+    w.StartObject();
+    w.EndObject();
+    w.EndObject();
+    w.EndObject();
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::string ExecuteHandler::error_body(std::string_view error) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("success");
+    w.Bool(false);
+    w.Key("error");
+    write_string(w, error);
+    w.EndObject();
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace lsr::server
