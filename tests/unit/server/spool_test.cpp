@@ -1,11 +1,13 @@
 #include "server/spool.hpp"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -129,6 +131,9 @@ TEST_CASE("open creates the parent directories and an owner-only database", "[sp
     }
     CHECK(spool->path() == path);
     CHECK(spool->writable());
+    CHECK(mode_of(tmp.file("a")) == 0700);  // directories it creates are owner-only too
+    CHECK(mode_of(tmp.file("a/b")) == 0700);
+    CHECK(spool->max_bytes() == 1ull << 30);
 }
 
 TEST_CASE("open tightens the permissions of an existing spool", "[spool]") {
@@ -799,4 +804,38 @@ TEST_CASE("salvage stops when the destination is full, keeping what it copied", 
     CHECK(!report.complete);
     CHECK(report.batches == 16);  // whole groups only
     CHECK(fresh->stats().batches == 16);
+}
+
+TEST_CASE("what append returned survives a SIGKILL of the process", "[spool]") {
+    TempDir tmp;
+    const auto cfg = config_for(tmp.file("spool.db"));
+    const auto b = batch("wk", 100);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // The child appends, settles one batch, and is killed without closing anything.
+        std::error_code ec;
+        std::string message;
+        auto spool = Spool::open(cfg, ec, message);
+        if (!spool) ::_exit(3);
+        std::vector<std::int64_t> ids;
+        for (int i = 0; i < 5; ++i) {
+            if (spool->append({b, b}, &ids)) ::_exit(4);
+        }
+        if (spool->mark_delivered(ids[0])) ::_exit(5);
+        ::raise(SIGKILL);
+        ::_exit(6);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGKILL);
+    auto spool = open_ok(cfg);
+    const auto st = spool->stats();
+    CHECK(st.batches == 9);
+    CHECK(st.bytes == 9 * b.body.size());
+    CHECK(spool->bytes_used() == st.bytes);
+    const auto leased = spool->lease_due("wk", now_ms(), 100);
+    REQUIRE(leased.size() == 9);
+    for (const auto& l : leased) CHECK(l.body == b.body);
 }
