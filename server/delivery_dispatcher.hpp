@@ -4,14 +4,14 @@
 // batch of many) or dead-lettered (terminal status, single bad event, or give-up age).
 #pragma once
 
+#include <prometheus/registry.h>
+
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/io_context.hpp>
-#include <prometheus/registry.h>
 
 #include "config/config.hpp"
 
@@ -30,13 +30,13 @@ struct BatchSettled {
 };
 
 class DeliveryDispatcher {
-public:
+  public:
     DeliveryDispatcher(boost::asio::io_context& io, const config::SegmentConfig& cfg,
                        const config::SpoolConfig& spool_cfg, Spool& spool, Logger& log,
                        prometheus::Registry& registry);
     ~DeliveryDispatcher();
 
-    void start();                       // begins polling the spool (delivers what is there)
+    void start();                             // begins polling the spool (delivers what is there)
     void notify(std::string_view write_key);  // new batches were appended: look now
     // Stop taking new batches; requests in flight finish or time out; calls `done` then.
     void stop(std::function<void()> done);
@@ -48,7 +48,12 @@ public:
     //   "last_error":".."}], ...} - write keys shown only by a short prefix.
     std::string status_json();
 
-private:
+    // Tests only, before start(): the wall clock (ms since the epoch) used for due times,
+    // pauses and ages, and the uniform [0, 1) source of the backoff jitter.
+    void set_clock_for_testing(std::function<std::int64_t()> wall_ms);
+    void set_jitter_for_testing(std::function<double()> uniform);
+
+  private:
     struct Impl;
     std::shared_ptr<Impl> impl_;
 };

@@ -47,13 +47,18 @@ void append_json_string(std::string& out, std::string_view s) {
     out += '"';
 }
 
+std::string user_agent() {
+    std::string ua;
+    ua.reserve(48);
+    ua.append("looker-segment-relay/");
+    ua.append(LSR_VERSION);
+    return ua;
+}
+
 }  // namespace
 
 SegmentClient::SegmentClient(asio::io_context& io, const config::SegmentConfig& cfg)
-    : io_(io),
-      cfg_(cfg),
-      user_agent_(std::string("looker-segment-relay/") + LSR_VERSION),
-      wall_clock_(system_now_ms) {
+    : io_(io), cfg_(cfg), user_agent_(user_agent()), wall_clock_(system_now_ms) {
     std::string error;
     auto ep = SegmentEndpoint::from_config(cfg, error);
     if (!ep) {

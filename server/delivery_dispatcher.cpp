@@ -1,0 +1,621 @@
+// GCC 12 reports a false "potential null pointer dereference" inside Asio's executor
+// comparison (any_executor::equal_ex); the pragma must precede the includes to reach it.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#endif
+
+#include "server/delivery_dispatcher.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "core/backoff_policy.hpp"
+#include "core/batch_envelope.hpp"
+#include "core/delivery_outcome.hpp"
+#include "core/retry_after.hpp"
+#include "server/delivery_metrics.hpp"
+#include "server/logger.hpp"
+#include "server/segment_client.hpp"
+#include "server/spool.hpp"
+#include "server/write_key_queue.hpp"
+
+namespace lsr::server {
+
+namespace asio = boost::asio;
+using core::DeliveryAction;
+using core::DeliveryOutcome;
+
+namespace {
+
+std::int64_t system_now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += '"';
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (u < 0x20) {
+            out += "\\u00";
+            out += kHex[u >> 4];
+            out += kHex[u & 0xf];
+        } else {
+            out += c;
+        }
+    }
+    out += '"';
+}
+
+struct PollResult {
+    std::vector<std::pair<std::string, std::int64_t>> keys;
+    std::optional<SpoolStats> stats;
+};
+
+}  // namespace
+
+// Threading. Everything that decides runs on one strand (`strand_`): the queues, the
+// counters, the timers. Segment I/O runs on the connections' own strands and hands its
+// answers back here. Spool calls (SQLite commits, with fsync for the durable ones) run on
+// one dedicated thread (`pool_`), never on an io thread: a settle can take milliseconds on
+// a slow disk and would otherwise stall every socket served by that thread. One thread is
+// enough (the Spool serialises on its own mutex anyway) and keeps the spool calls of the
+// dispatcher in order.
+struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatcher::Impl> {
+    struct Queue {
+        Queue(std::string key, const config::WriteKeyLimits& limits, std::int64_t now_ms,
+              asio::strand<asio::io_context::executor_type>& strand)
+            : state(std::move(key), limits, now_ms), timer(strand) {}
+        WriteKeyQueue state;
+        asio::steady_timer timer;
+        std::int64_t wake_at = WriteKeyQueue::kNever;
+    };
+
+    Impl(asio::io_context& io_ctx, const config::SegmentConfig& segment_cfg,
+         const config::SpoolConfig& spool_config, Spool& spool_ref, Logger& logger,
+         prometheus::Registry& registry)
+        : io(io_ctx),
+          cfg(segment_cfg),
+          spool_cfg(spool_config),
+          spool(spool_ref),
+          log(logger),
+          metrics(registry),
+          client(io_ctx, segment_cfg),
+          backoff(segment_cfg.retry.base_delay_ms, segment_cfg.retry.max_delay_ms),
+          strand(asio::make_strand(io_ctx)),
+          poll_timer(strand),
+          pool(std::make_unique<asio::thread_pool>(1)),
+          now(system_now_ms) {}
+
+    // -- spool thread -------------------------------------------------------------------
+    template <class Work, class Then>
+    void on_spool(Work work, Then then) {
+        ++spool_ops;
+        std::lock_guard lock(pool_mu);
+        if (closed) {
+            return;
+        }
+        asio::post(*pool, [self = shared_from_this(), work = std::move(work),
+                           then = std::move(then)]() mutable {
+            if (self->closed) {
+                return;
+            }
+            auto result = work();
+            asio::post(self->strand, [self, then = std::move(then), result = std::move(result)]() mutable {
+                --self->spool_ops;
+                then(std::move(result));
+                self->check_stopped();
+            });
+        });
+    }
+
+    void close() {
+        {
+            std::lock_guard lock(pool_mu);
+            closed = true;
+        }
+        pool->stop();
+        pool->join();
+        client.shutdown();
+    }
+
+    // -- polling --------------------------------------------------------------------------
+    void do_poll(bool with_stats) {
+        if (stopping || closed) {
+            return;
+        }
+        if (polling) {
+            poll_again = true;
+            return;
+        }
+        polling = true;
+        on_spool(
+            [self = shared_from_this(), with_stats] {
+                PollResult r;
+                r.keys = self->spool.write_keys();
+                if (with_stats) {
+                    r.stats = self->spool.stats();
+                }
+                return r;
+            },
+            [self = shared_from_this()](PollResult r) { self->on_poll(std::move(r)); });
+    }
+
+    void on_poll(PollResult r) {
+        polling = false;
+        const std::int64_t t = now();
+        if (r.stats) {
+            metrics.on_spool_stats(*r.stats, t);
+            last_stats = *r.stats;
+        }
+        if (stopping) {
+            return;
+        }
+        std::map<std::string, std::int64_t> present(r.keys.begin(), r.keys.end());
+        for (auto it = queues.begin(); it != queues.end();) {
+            Queue& q = *it->second;
+            if (!present.contains(it->first) && q.state.in_flight() == 0 && !q.state.leasing &&
+                !q.state.paused(t)) {
+                it = queues.erase(it);  // nothing left for this key
+            } else {
+                ++it;
+            }
+        }
+        for (const auto& [key, earliest] : present) {
+            queue(key).state.set_next_due(earliest);
+        }
+        std::vector<std::string> keys;
+        keys.reserve(queues.size());
+        for (const auto& [key, q] : queues) {
+            keys.push_back(key);
+        }
+        for (const auto& key : keys) {
+            pump(key);
+        }
+        refresh_status();
+        if (poll_again) {
+            poll_again = false;
+            do_poll(false);
+        }
+        arm_poll_timer();
+    }
+
+    void arm_poll_timer() {
+        if (poll_timer_armed || stopping) {
+            return;
+        }
+        poll_timer_armed = true;
+        poll_timer.expires_after(
+            std::chrono::milliseconds(std::max<std::uint32_t>(spool_cfg.poll_interval_ms, 10)));
+        poll_timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+            self->poll_timer_armed = false;
+            if (!ec) {
+                self->do_poll(true);
+            }
+        });
+    }
+
+    Queue& queue(const std::string& key) {
+        auto it = queues.find(key);
+        if (it == queues.end()) {
+            it = queues.emplace(key, std::make_unique<Queue>(key, cfg.per_write_key, now(), strand)).first;
+        }
+        return *it->second;
+    }
+
+    Queue* find(const std::string& key) {
+        auto it = queues.find(key);
+        return it == queues.end() ? nullptr : it->second.get();
+    }
+
+    // Wake the key's pump at `at_ms` (wall), unless an earlier wake-up is already set.
+    void arm(Queue& q, std::int64_t at_ms) {
+        if (q.wake_at <= at_ms) {
+            return;
+        }
+        q.wake_at = at_ms;
+        q.timer.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(0, at_ms - now())));
+        q.timer.async_wait(
+            [self = shared_from_this(), key = q.state.write_key()](const boost::system::error_code& ec) {
+                if (ec) {
+                    return;  // re-armed earlier, or stopping
+                }
+                if (Queue* qq = self->find(key)) {
+                    qq->wake_at = WriteKeyQueue::kNever;
+                }
+                self->pump(key);
+            });
+    }
+
+    // -- leasing and sending --------------------------------------------------------------
+    void pump(const std::string& key) {
+        Queue* qp = find(key);
+        if (qp == nullptr || stopping || closed || qp->state.leasing) {
+            return;
+        }
+        Queue& q = *qp;
+        const std::int64_t t = now();
+        if (q.state.paused(t)) {
+            return arm(q, q.state.paused_until_ms());
+        }
+        if (q.state.next_due_ms() > t) {
+            if (q.state.next_due_ms() != WriteKeyQueue::kNever) {
+                arm(q, q.state.next_due_ms());
+            }
+            return;
+        }
+        bool tokens_limited = false;
+        const std::size_t cap = q.state.capacity(t, &tokens_limited);
+        if (cap == 0) {
+            if (tokens_limited) {
+                arm(q, q.state.next_token_ms(t));
+            }
+            return;  // otherwise all slots are busy: a settle pumps again
+        }
+        q.state.take(t, cap);
+        q.state.leasing = true;
+        on_spool([self = shared_from_this(), key, t, cap] { return self->spool.lease_due(key, t, cap); },
+                 [self = shared_from_this(), key, cap](std::vector<SpoolBatch> batches) {
+                     self->on_leased(key, cap, std::move(batches));
+                 });
+    }
+
+    void on_leased(const std::string& key, std::size_t asked, std::vector<SpoolBatch> batches) {
+        Queue& q = queue(key);
+        q.state.leasing = false;
+        if (batches.size() < asked) {
+            q.state.refund(asked - batches.size());
+            q.state.set_next_due(WriteKeyQueue::kNever);  // none due now; polls and settles tell more
+        }
+        for (auto& b : batches) {
+            send(q, std::make_shared<SpoolBatch>(std::move(b)));
+        }
+        refresh_status();
+    }
+
+    void send(Queue& q, std::shared_ptr<SpoolBatch> batch) {
+        q.state.on_send();
+        ++in_flight;
+        SegmentSend request{batch->write_key, batch->body, batch->attempts};
+        client.send(std::move(request), [self = shared_from_this(), batch](SegmentResponse r) {
+            asio::post(self->strand,
+                       [self, batch, r = std::move(r)]() mutable { self->on_sent(batch, std::move(r)); });
+        });
+    }
+
+    void on_sent(const std::shared_ptr<SpoolBatch>& b, SegmentResponse r) {
+        const std::int64_t t = now();
+        const int status = r.ec ? 0 : r.status;
+        const DeliveryAction action = DeliveryOutcome::classify(status, b->events);
+        metrics.on_answer(DeliveryOutcome::status_class(status), b->events,
+                          static_cast<double>(r.duration.count()) / 1e6);
+        const std::string detail = r.ec ? r.error : r.body_excerpt.substr(0, 160);
+        const std::string reason = DeliveryOutcome::reason(status, detail);
+        const std::string short_key = WriteKeyQueue::short_key(b->write_key);
+        switch (action) {
+            case DeliveryAction::done:
+                return settle_delivered(b);
+            case DeliveryAction::split:
+                return settle_split(b, status, reason);
+            case DeliveryAction::dead_letter:
+                log.warn("segment rejected a batch; dead-lettered",
+                         {{"key", short_key},
+                          {"batch_id", b->id},
+                          {"status", static_cast<std::int64_t>(status)},
+                          {"events", static_cast<std::int64_t>(b->events)},
+                          {"reason", reason}});
+                return settle_dead(b, status, reason, "http_" + std::to_string(status));
+            case DeliveryAction::retry:
+                break;
+        }
+        const std::int64_t age_ms = t - b->created_ms;
+        if (age_ms > static_cast<std::int64_t>(cfg.retry.give_up_after_s) * 1000) {
+            const std::string why = "gave up after " + std::to_string(age_ms / 1000) + " s and " +
+                                    std::to_string(b->attempts + 1) + " attempts: " + reason;
+            log.warn("segment batch too old to retry; dead-lettered",
+                     {{"key", short_key},
+                      {"batch_id", b->id},
+                      {"events", static_cast<std::int64_t>(b->events)},
+                      {"reason", why}});
+            return settle_dead(b, status, why, "gave_up");
+        }
+        std::optional<std::int64_t> wait;
+        if (status != 0) {
+            wait = core::RetryAfter::delay_ms(r.retry_after, r.rate_limit_reset, t,
+                                              cfg.retry.retry_after_cap_ms);
+        }
+        Queue& q = queue(b->write_key);
+        std::int64_t delay = 0;
+        if (wait) {
+            delay = *wait;
+            if (!q.state.paused(t + delay - 1)) {
+                log.warn(
+                    "segment asked to wait; pausing the write key",
+                    {{"key", short_key}, {"status", static_cast<std::int64_t>(status)}, {"wait_ms", delay}});
+            }
+            q.state.pause_until(t + delay);
+        } else {
+            delay = backoff.next_delay_ms(b->attempts);
+        }
+        if (b->attempts == 0 || log.enabled(LogLevel::debug)) {
+            log.log(b->attempts == 0 ? LogLevel::info : LogLevel::debug, "segment batch failed; will retry",
+                    {{"key", short_key},
+                     {"batch_id", b->id},
+                     {"attempt", static_cast<std::int64_t>(b->attempts + 1)},
+                     {"delay_ms", delay},
+                     {"reason", reason}});
+        }
+        settle_retry(b, t + delay, reason, wait ? static_cast<double>(*wait) / 1000.0 : 0.0);
+    }
+
+    // -- settling ---------------------------------------------------------------------------
+    void settle_delivered(const std::shared_ptr<SpoolBatch>& b) {
+        on_spool([self = shared_from_this(), id = b->id] { return self->spool.mark_delivered(id); },
+                 [self = shared_from_this(), b](std::error_code ec) {
+                     Queue& q = self->queue(b->write_key);
+                     if (!self->spool_failed(ec, "mark_delivered", *b)) {
+                         self->metrics.on_delivered(b->events);
+                         ++q.state.delivered_batches;
+                         self->notify_settled(*b, BatchFate::delivered);
+                     }
+                     self->after_settle(q);
+                 });
+    }
+
+    void settle_retry(const std::shared_ptr<SpoolBatch>& b, std::int64_t next_ms, std::string reason,
+                      double retry_after_s) {
+        on_spool([self = shared_from_this(), id = b->id, next_ms,
+                  reason] { return self->spool.reschedule(id, next_ms, reason); },
+                 [self = shared_from_this(), b, next_ms, reason, retry_after_s](std::error_code ec) {
+                     Queue& q = self->queue(b->write_key);
+                     ++q.state.failed_attempts;
+                     q.state.last_error = reason;
+                     if (!self->spool_failed(ec, "reschedule", *b)) {
+                         self->metrics.on_retry(retry_after_s);
+                         q.state.lower_next_due(next_ms);
+                     }
+                     self->after_settle(q);
+                 });
+    }
+
+    void settle_split(const std::shared_ptr<SpoolBatch>& b, int status, const std::string& reason) {
+        auto [first, second] = core::BatchEnvelope::split_half(b->body);
+        if (second.empty()) {
+            return settle_dead(b, status, reason, "http_" + std::to_string(status));  // could not split
+        }
+        const std::uint32_t first_events = core::BatchEnvelope::count_events(first);
+        const std::uint32_t second_events = core::BatchEnvelope::count_events(second);
+        on_spool(
+            [self = shared_from_this(), id = b->id, first = std::move(first), second = std::move(second),
+             first_events, second_events] {
+                std::int64_t a = 0;
+                std::int64_t c = 0;
+                return self->spool.split(id, first, first_events, second, second_events, &a, &c);
+            },
+            [self = shared_from_this(), b, reason](std::error_code ec) {
+                Queue& q = self->queue(b->write_key);
+                q.state.last_error = reason;
+                if (!self->spool_failed(ec, "split", *b)) {
+                    self->metrics.on_split();
+                    q.state.lower_next_due(self->now());  // both halves are due now
+                }
+                self->after_settle(q);
+            });
+    }
+
+    void settle_dead(const std::shared_ptr<SpoolBatch>& b, int status, std::string reason,
+                     std::string metric_reason) {
+        on_spool([self = shared_from_this(), id = b->id, status,
+                  reason] { return self->spool.dead_letter(id, status, reason); },
+                 [self = shared_from_this(), b, reason, metric_reason](std::error_code ec) {
+                     Queue& q = self->queue(b->write_key);
+                     q.state.last_error = reason;
+                     if (!self->spool_failed(ec, "dead_letter", *b)) {
+                         self->metrics.on_dead_letter(metric_reason, b->events);
+                         ++q.state.dead_lettered_batches;
+                         self->notify_settled(*b, BatchFate::dead_lettered);
+                     }
+                     self->after_settle(q);
+                 });
+    }
+
+    // A failed spool write leaves the batch leased (so it is not sent twice by this process);
+    // it is retried after a restart. Logged loudly: the disk needs attention.
+    bool spool_failed(const std::error_code& ec, const char* op, const SpoolBatch& b) {
+        if (!ec) {
+            return false;
+        }
+        log.error("spool write failed while settling a batch",
+                  {{"op", op}, {"batch_id", b.id}, {"error", ec.message()}});
+        return true;
+    }
+
+    void notify_settled(const SpoolBatch& b, BatchFate fate) {
+        if (b.request_id.empty() || !listener) {
+            return;
+        }
+        BatchSettled s;
+        s.request_id = b.request_id;
+        s.batch_id = b.id;
+        s.events = b.events;
+        s.fate = fate;
+        listener(s);
+    }
+
+    void after_settle(Queue& q) {
+        q.state.on_settled();
+        --in_flight;
+        const std::string key = q.state.write_key();
+        pump(key);
+        refresh_status();
+    }
+
+    // -- stop -------------------------------------------------------------------------------
+    void check_stopped() {
+        if (!stopping || in_flight != 0 || spool_ops != 0 || !stop_done) {
+            return;
+        }
+        auto done = std::exchange(stop_done, nullptr);
+        client.shutdown();
+        log.info("delivery stopped", {});
+        refresh_status();
+        asio::post(io, std::move(done));
+    }
+
+    // -- status -----------------------------------------------------------------------------
+    void refresh_status() {
+        const std::int64_t t = now();
+        std::string out = "{\"stopping\":";
+        out += stopping ? "true" : "false";
+        out += ",\"in_flight\":" + std::to_string(in_flight);
+        out += ",\"endpoint\":";
+        append_json_string(out, client.endpoint().url());
+        out += ",\"spool\":{\"batches\":" + std::to_string(last_stats.batches) +
+               ",\"events\":" + std::to_string(last_stats.events) +
+               ",\"bytes\":" + std::to_string(last_stats.bytes) +
+               ",\"dead_letters\":" + std::to_string(last_stats.dead_letters) + ",\"oldest_event_age_s\":" +
+               std::to_string(last_stats.oldest_created_ms > 0
+                                  ? std::max<std::int64_t>(0, t - last_stats.oldest_created_ms) / 1000
+                                  : 0) +
+               "}";
+        out += ",\"write_keys\":[";
+        bool first = true;
+        for (const auto& [key, q] : queues) {
+            const WriteKeyQueue& s = q->state;
+            if (!first) {
+                out += ',';
+            }
+            first = false;
+            out += "{\"key\":";
+            append_json_string(out, WriteKeyQueue::short_key(key));
+            out += ",\"due\":";
+            out += s.next_due_ms() <= t ? "true" : "false";
+            out += ",\"next_attempt_ms\":" + (s.next_due_ms() == WriteKeyQueue::kNever
+                                                  ? std::string("null")
+                                                  : std::to_string(s.next_due_ms()));
+            out += ",\"in_flight\":" + std::to_string(s.in_flight());
+            out += ",\"paused_until_ms\":" + std::to_string(s.paused(t) ? s.paused_until_ms() : 0);
+            out += ",\"delivered_batches\":" + std::to_string(s.delivered_batches);
+            out += ",\"failed_attempts\":" + std::to_string(s.failed_attempts);
+            out += ",\"dead_lettered_batches\":" + std::to_string(s.dead_lettered_batches);
+            out += ",\"last_error\":";
+            append_json_string(out, s.last_error);
+            out += '}';
+        }
+        out += "]}";
+        std::lock_guard lock(status_mu);
+        status_cache = std::move(out);
+    }
+
+    asio::io_context& io;
+    config::SegmentConfig cfg;
+    config::SpoolConfig spool_cfg;
+    Spool& spool;
+    Logger& log;
+    DeliveryMetrics metrics;
+    SegmentClient client;
+    core::BackoffPolicy backoff;
+    asio::strand<asio::io_context::executor_type> strand;
+    asio::steady_timer poll_timer;
+    bool poll_timer_armed = false;
+
+    std::mutex pool_mu;
+    std::unique_ptr<asio::thread_pool> pool;
+    std::atomic<bool> closed{false};
+
+    std::function<std::int64_t()> now;
+    std::map<std::string, std::unique_ptr<Queue>> queues;
+    bool stopping = false;
+    bool polling = false;
+    bool poll_again = false;
+    std::size_t spool_ops = 0;
+    std::uint32_t in_flight = 0;
+    std::function<void()> stop_done;
+    std::function<void(const BatchSettled&)> listener;
+    SpoolStats last_stats;
+
+    std::mutex status_mu;
+    std::string status_cache = "{\"stopping\":false,\"in_flight\":0,\"write_keys\":[]}";
+};
+
+DeliveryDispatcher::DeliveryDispatcher(asio::io_context& io, const config::SegmentConfig& cfg,
+                                       const config::SpoolConfig& spool_cfg, Spool& spool, Logger& log,
+                                       prometheus::Registry& registry)
+    : impl_(std::make_shared<Impl>(io, cfg, spool_cfg, spool, log, registry)) {}
+
+DeliveryDispatcher::~DeliveryDispatcher() {
+    impl_->close();
+}
+
+void DeliveryDispatcher::start() {
+    asio::dispatch(impl_->strand, [self = impl_] {
+        self->log.info("delivery started",
+                       {{"endpoint", self->client.endpoint().url()},
+                        {"region", self->cfg.region},
+                        {"max_connections", static_cast<std::int64_t>(self->cfg.max_connections)}});
+        self->do_poll(true);
+    });
+}
+
+void DeliveryDispatcher::notify(std::string_view write_key) {
+    asio::post(impl_->strand, [self = impl_, key = std::string(write_key)] {
+        if (self->stopping) {
+            return;
+        }
+        Impl::Queue& q = self->queue(key);
+        q.state.lower_next_due(self->now());
+        self->pump(key);
+    });
+}
+
+void DeliveryDispatcher::stop(std::function<void()> done) {
+    asio::dispatch(impl_->strand, [self = impl_, done = std::move(done)]() mutable {
+        self->stopping = true;
+        self->stop_done = std::move(done);
+        self->poll_timer.cancel();
+        for (auto& [key, q] : self->queues) {
+            q->timer.cancel();
+        }
+        self->log.info("delivery stopping", {{"in_flight", static_cast<std::int64_t>(self->in_flight)}});
+        self->refresh_status();
+        self->check_stopped();
+    });
+}
+
+void DeliveryDispatcher::set_settled_listener(std::function<void(const BatchSettled&)> listener) {
+    asio::dispatch(impl_->strand,
+                   [self = impl_, l = std::move(listener)]() mutable { self->listener = std::move(l); });
+}
+
+std::string DeliveryDispatcher::status_json() {
+    std::lock_guard lock(impl_->status_mu);
+    return impl_->status_cache;
+}
+
+void DeliveryDispatcher::set_clock_for_testing(std::function<std::int64_t()> wall_ms) {
+    impl_->now = std::move(wall_ms);
+    impl_->client.set_wall_clock(impl_->now);
+}
+
+void DeliveryDispatcher::set_jitter_for_testing(std::function<double()> uniform) {
+    impl_->backoff = core::BackoffPolicy(impl_->cfg.retry.base_delay_ms, impl_->cfg.retry.max_delay_ms,
+                                         std::move(uniform));
+}
+
+}  // namespace lsr::server

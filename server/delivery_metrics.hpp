@@ -1,0 +1,56 @@
+// The delivery families on the shared Prometheus registry:
+//   lsr_segment_events_total{status}         events in answered (or failed) requests, by status class
+//   lsr_segment_batches_total{status}        requests, by status class ("2xx", "4xx", "network", ...)
+//   lsr_segment_retries_total                batches rescheduled for another attempt
+//   lsr_segment_split_batches_total          batches split in halves after a 400/413
+//   lsr_dead_lettered_events_total{reason}   events moved to the dead letters
+//   lsr_delivered_events_total               events Segment took (2xx)
+//   lsr_segment_request_duration_seconds     request latency histogram
+//   lsr_segment_retry_after_seconds_total    time the write keys were paused by Retry-After
+//   gauges from Spool::stats() on each poll: lsr_queue_events, lsr_queue_batches,
+//   lsr_oldest_queued_event_age_seconds, lsr_spool_bytes{kind="queued"|"file"}, lsr_dead_letters
+// Thread-safe (prometheus-cpp metrics are atomic).
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <cstdint>
+#include <string_view>
+
+namespace lsr::server {
+
+struct SpoolStats;
+
+class DeliveryMetrics {
+  public:
+    explicit DeliveryMetrics(prometheus::Registry& registry);
+
+    void on_answer(std::string_view status_class, std::uint32_t events, double seconds);
+    void on_retry(double retry_after_seconds);  // 0 when no Retry-After
+    void on_split();
+    void on_dead_letter(std::string_view reason, std::uint32_t events);
+    void on_delivered(std::uint32_t events);
+    void on_spool_stats(const SpoolStats& stats, std::int64_t now_ms);
+
+  private:
+    prometheus::Family<prometheus::Counter>& events_;
+    prometheus::Family<prometheus::Counter>& batches_;
+    prometheus::Counter& retries_;
+    prometheus::Counter& split_batches_;
+    prometheus::Family<prometheus::Counter>& dead_lettered_;
+    prometheus::Counter& delivered_;
+    prometheus::Histogram& duration_;
+    prometheus::Counter& retry_after_seconds_;
+    prometheus::Gauge& queue_events_;
+    prometheus::Gauge& queue_batches_;
+    prometheus::Gauge& oldest_age_;
+    prometheus::Gauge& spool_queued_bytes_;
+    prometheus::Gauge& spool_file_bytes_;
+    prometheus::Gauge& dead_letters_;
+};
+
+}  // namespace lsr::server
