@@ -86,6 +86,8 @@ class Relay:
             json.dump(self.config, f, indent=2)
         env = dict(os.environ)
         env.update(self.env)
+        if self.proc is not None and self.proc.poll() is not None:
+            self.close_pipes()
         self._listening.clear()
         self.port = None
         self.proc = subprocess.Popen(
@@ -152,11 +154,19 @@ class Relay:
     def __enter__(self):
         return self.start()
 
+    def close_pipes(self):
+        for pipe in (self.proc.stdout, self.proc.stderr) if self.proc else ():
+            try:
+                pipe.close()
+            except Exception:
+                pass
+
     def __exit__(self, *exc):
         try:
             self.stop()
         except Exception:
             self.kill()
+        self.close_pipes()
         if self.own_dir:
             subprocess.run(["rm", "-rf", self.workdir], check=False)
 
