@@ -110,6 +110,12 @@ class Relay:
         )
 
     def _read_stdout(self, proc):
+        try:
+            self._read_lines(proc)
+        except (ValueError, OSError):  # the pipe was closed after the process ended
+            pass
+
+    def _read_lines(self, proc):
         for raw in proc.stdout:
             line = raw.decode("utf-8", "replace").strip()
             if not line:
@@ -125,9 +131,12 @@ class Relay:
                 self._listening.set()
 
     def _read_stderr(self, proc):
-        for raw in proc.stderr:
-            with self._lock:
-                self.stderr_lines.append(raw.decode("utf-8", "replace"))
+        try:
+            for raw in proc.stderr:
+                with self._lock:
+                    self.stderr_lines.append(raw.decode("utf-8", "replace"))
+        except (ValueError, OSError):
+            pass
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
         """Signals the process and waits for it; returns its exit code."""
