@@ -403,6 +403,7 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
         if (!failure_.empty() || mapper_failed_) {
             std::string msg = !failure_.empty() ? failure_ : mapper_->error_message();
             if (msg.empty()) msg = "The result could not be processed.";
+            if (msg.back() != '.') msg += '.';
             m.execute(source_.label, "failed");
             log_done("failed", s);
             return answer_looker(http::status::ok, false, msg + accepted_so_far, false);
