@@ -56,9 +56,13 @@ JsonSpanScanner::Decision JsonRowsReader::on_value_start(const JsonSpanScanner::
 }
 
 std::error_code JsonRowsReader::on_value_bytes(std::string_view bytes) {
+    // What decoded before a bad byte still reaches the rows, so the outcome does not
+    // depend on where the chunks split.
     decoded_.clear();
-    if (auto ec = inline_decoder_->feed(bytes, decoded_)) return ec;
-    return decoded_.empty() ? std::error_code{} : inline_reader_->feed(decoded_);
+    const auto ec = inline_decoder_->feed(bytes, decoded_);
+    if (!decoded_.empty())
+        if (auto row_ec = inline_reader_->feed(decoded_)) return row_ec;
+    return ec;
 }
 
 std::error_code JsonRowsReader::on_value_end(std::string_view captured, std::uint64_t, std::uint64_t,

@@ -133,13 +133,14 @@ class ResultMapper::Impl final : public RowConsumer {
     }
 
     std::error_code on_row(const rapidjson::Value& row, bool wrapped) override {
-        const std::uint64_t index = summary.rows++;
+        const std::uint64_t index = summary.rows;
         result_.clear();
         std::string fatal;
         if (auto ec = mapper_->map(row, wrapped, result_, fatal)) {
-            on_fatal(fatal);
+            on_fatal(fatal);  // the row that stopped the run is not counted
             return ec;
         }
+        ++summary.rows;
         for (const std::string& w : result_.warnings) warn(w);
         if (result_.reject_reason.empty()) {
             if (auto reason = validator_.check(result_.json, result_.message_id))
