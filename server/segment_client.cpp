@@ -11,6 +11,9 @@
 #include <stdexcept>
 #include <utility>
 
+#include "core/batch_envelope.hpp"
+#include "core/iso_time.hpp"
+
 namespace lsr::server {
 
 namespace asio = boost::asio;
@@ -26,25 +29,6 @@ std::int64_t system_now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    out += '"';
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (u < 0x20) {
-            out += "\\u00";
-            out += kHex[u >> 4];
-            out += kHex[u & 0xf];
-        } else {
-            out += c;
-        }
-    }
-    out += '"';
 }
 
 std::string user_agent() {
@@ -202,16 +186,7 @@ void SegmentClient::shutdown() {
 
 std::string SegmentClient::envelope(const std::string& body, std::string_view sent_at,
                                     std::string_view write_key) {
-    std::string out;
-    out.reserve(body.size() + write_key.size() + 64);
-    out += "{\"batch\":[";
-    out += body;
-    out += "],\"sentAt\":";
-    append_json_string(out, sent_at);
-    out += ",\"writeKey\":";
-    append_json_string(out, write_key);
-    out += '}';
-    return out;
+    return core::BatchEnvelope::build(body, sent_at, write_key);
 }
 
 std::string SegmentClient::basic_auth(std::string_view write_key) {
@@ -247,19 +222,7 @@ std::string SegmentClient::basic_auth(std::string_view write_key) {
 }
 
 std::string SegmentClient::iso8601_ms(std::int64_t epoch_ms) {
-    std::int64_t secs = epoch_ms / 1000;
-    std::int64_t ms = epoch_ms % 1000;
-    if (ms < 0) {
-        ms += 1000;
-        secs -= 1;
-    }
-    const auto t = static_cast<std::time_t>(secs);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[80];
-    std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-    return buf;
+    return core::format_iso8601_ms(epoch_ms);
 }
 
 bool SegmentClient::gzip(const std::string& in, std::string& out) {

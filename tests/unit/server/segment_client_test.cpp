@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "segment_stand_in.hpp"
+#include "segment_tls_stand_in.hpp"
 #include "server/segment_endpoint.hpp"
 
 using lsr::server::SegmentClient;
@@ -325,4 +326,37 @@ TEST_CASE("SegmentClient: after shutdown sends fail fast") {
     client.shutdown();
     auto r = send_and_wait(client, batch());
     CHECK(r.ec == boost::asio::error::operation_aborted);
+}
+
+TEST_CASE("SegmentClient: TLS verifies the chain and the host name, and sends SNI") {
+    lsr::test::SegmentTlsStandIn tls;
+    IoThread t;
+    const std::string port = std::to_string(tls.port());
+
+    auto trusted = custom("https://localhost:" + port);
+    trusted.ca_file = tls.ca_file();
+    SegmentClient ok(t.io, trusted);
+    auto r = send_and_wait(ok, batch());
+    CHECK_FALSE(r.ec);
+    CHECK(r.status == 200);
+    CHECK(send_and_wait(ok, batch()).reused_connection);
+    CHECK(tls.answered() == 2);
+    auto names = tls.server_names();
+    REQUIRE_FALSE(names.empty());
+    CHECK(names[0] == "localhost");
+
+    // The right CA but a name the certificate does not carry.
+    auto wrong_name = custom("https://127.0.0.1:" + port);
+    wrong_name.ca_file = tls.ca_file();
+    SegmentClient mismatch(t.io, wrong_name);
+    auto m = send_and_wait(mismatch, batch());
+    CHECK(m.ec);
+    CHECK(m.error.rfind("tls handshake: ", 0) == 0);
+
+    // The system store does not know the self-signed certificate.
+    SegmentClient untrusted(t.io, custom("https://localhost:" + port));
+    auto u = send_and_wait(untrusted, batch());
+    CHECK(u.ec);
+    CHECK(u.error.rfind("tls handshake: ", 0) == 0);
+    CHECK(tls.answered() == 2);
 }
