@@ -213,8 +213,13 @@ std::error_code StandardRowMapper::map(const rapidjson::Value& row, bool wrapped
     const std::size_t traits_begin = out.json.size();
     write_traits(row, wrapped, ids, out, w);
     const std::string_view traits(out.json.data() + traits_begin, out.json.size() - traits_begin);
-    ids_.deterministic({o.plan_id, o.run_id, call_type_name(o.call), o.event, run_.ran_at, ids.user_id,
-                        ids.anonymous_id, ids.email, ids.group_id, traits},
+    // The run is the result's ran_at when it has one, so every delivery of the same run
+    // (a re-send, a retry with another webhook id, preview) gives the same ids; only
+    // results without ran_at fall back to the caller's run id.
+    const std::string_view run =
+        run_.ran_at.empty() ? std::string_view(o.run_id) : std::string_view(run_.ran_at);
+    ids_.deterministic({o.plan_id, run, call_type_name(o.call), o.event, ids.user_id, ids.anonymous_id,
+                        ids.email, ids.group_id, traits},
                        out.message_id);
     w.raw(",\"context\":{");
     w.raw(kLibrary);

@@ -210,9 +210,18 @@ TEST_CASE("standard: messageId is deterministic per schedule, run, call and row"
     CHECK(a.sink.events == b.sink.events);
     CHECK(a.sink.message_ids[0] != a.sink.message_ids[1]);
     auto o = standard_options();
-    o.run_id = "webhook-2";
+    o.run_id = "webhook-2";  // another delivery of the same run (same ran_at): the same ids
     auto c = run_mapper(o, ResultFormat::json_detail, doc);
-    CHECK(c.sink.message_ids[0] != a.sink.message_ids[0]);
+    CHECK(c.sink.message_ids == a.sink.message_ids);
+    const std::string other_run =
+        json_detail(kFields, row("1", "\"a@x\"", "\"Ty\"", "2"), "2017-07-29T02:25:19Z");
+    CHECK(run_mapper(standard_options(), ResultFormat::json_detail, other_run).sink.message_ids[0] !=
+          a.sink.message_ids[0]);
+    // Without ran_at the caller's run id tells runs apart.
+    const std::string no_ran_at = json_detail(kFields, row("1", "\"a@x\"", "\"Ty\"", "2"), "");
+    auto e1 = run_mapper(standard_options(), ResultFormat::json_detail, no_ran_at);
+    auto e2 = run_mapper(o, ResultFormat::json_detail, no_ran_at);
+    CHECK(e1.sink.message_ids[0] != e2.sink.message_ids[0]);
     o = standard_options(CallType::track);
     o.event = "E";
     auto d = run_mapper(o, ResultFormat::json_detail, doc);
