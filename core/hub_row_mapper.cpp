@@ -257,7 +257,8 @@ std::error_code HubRowMapper::map(const rapidjson::Value& row, bool wrapped, Row
         run_.readiness->evaluate(facts, out.unready);
         run_.readiness->append_integrations(w, out.unready);
     }
-    out.message_id = "node-" + MessageId::md5_hex(out.json + "}") + "-" + next_uuid();
+    // analytics-node hashes the message as it stands before messageId is added.
+    out.message_id = "node-" + MessageId::md5_hex({out.json, "}"}) + "-" + next_uuid();
     w.raw(",\"messageId\":");
     w.string(out.message_id);
     w.raw('}');

@@ -27,8 +27,8 @@ struct MapperOptions {
     // Hub mode only: the random UUIDs the hub draws (anonymousId for id-less rows, the
     // messageId suffix). Tests inject a sequence; empty means std::random_device.
     std::function<std::string()> uuid_source;
-    std::string hub_app_version = "dev";        // context.app.version (the hub's APP_VERSION)
-    std::string hub_node_version = "v20.11.1";  // _metadata.nodeVersion, as analytics-node adds it
+    std::string hub_app_version = "dev";       // context.app.version (the hub's APP_VERSION)
+    std::string hub_node_version = "20.11.1";  // _metadata.nodeVersion: process.versions.node, no "v"
 };
 
 }  // namespace lsr::core

@@ -33,10 +33,17 @@ std::string uuid_text(const unsigned char* b) {
     return out;
 }
 
+// Implementations fetched once: a lookup by name takes a lock inside OpenSSL on every call.
+const EVP_MD* digest(const char* algorithm) {
+    static EVP_MD* const md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+    static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+    return std::string_view(algorithm) == "MD5" ? md5 : sha1;
+}
+
 void one_shot(const char* algorithm, std::initializer_list<std::string_view> parts, unsigned& len,
               unsigned char* md) {
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_get_digestbyname(algorithm), nullptr);
+    EVP_DigestInit_ex(ctx, digest(algorithm), nullptr);
     for (std::string_view p : parts) EVP_DigestUpdate(ctx, p.data(), p.size());
     EVP_DigestFinal_ex(ctx, md, &len);
     EVP_MD_CTX_free(ctx);
@@ -103,9 +110,13 @@ std::string MessageId::email_uuid(std::string_view email) {
 }
 
 std::string MessageId::md5_hex(std::string_view data) {
+    return md5_hex({data});
+}
+
+std::string MessageId::md5_hex(std::initializer_list<std::string_view> parts) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned len = 0;
-    one_shot("MD5", {data}, len, md);
+    one_shot("MD5", parts, len, md);
     std::string out;
     append_hex(out, md, len);
     return out;

@@ -31,6 +31,7 @@ class MessageId {
 
     // The hub's analytics-node messageId: "node-" + md5(message JSON) + "-" + uuid.
     static std::string md5_hex(std::string_view data);
+    static std::string md5_hex(std::initializer_list<std::string_view> parts);  // of the concatenation
 
     // A UUID v4 text from 128 random bits.
     static std::string uuid_v4(std::uint64_t high, std::uint64_t low);

@@ -46,7 +46,7 @@ TEST_CASE("hub: identify payload field for field, key order, context, ran_at", "
         R"({"userId":"42","anonymousId":null,"traits":{"email":"ty@x.io","users.name":"Ty",)"
         R"("users.sessions_count":2,"churn_risk":0.5},"context":{"library":{"name":"analytics-node",)"
         R"("version":"3.5.0"},"app":{"name":"looker/actions","version":"dev"}},)"
-        R"("timestamp":"2017-07-28T02:25:19.000Z","type":"identify","_metadata":{"nodeVersion":"v20.11.1"})");
+        R"("timestamp":"2017-07-28T02:25:19.000Z","type":"identify","_metadata":{"nodeVersion":"20.11.1"})");
     // messageId: node-<md5 of the message>-<uuid>; the first uuid of the run goes here.
     const std::string md5 = core::MessageId::md5_hex(before_message_id(e) + "}");
     CHECK(run.sink.message_ids[0] == "node-" + md5 + "-uuid-1");
