@@ -274,6 +274,8 @@ std::error_code JsonSpanScanner::run_fast(std::string_view chunk, std::size_t& i
                 escape = true;
             } else if (c == '"') {
                 in_string = false;
+            } else {
+                i = kStringStops.find(p, i, n);  // skip the rest of the plain run at once
             }
             continue;
         }
