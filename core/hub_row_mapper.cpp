@@ -225,7 +225,11 @@ std::error_code HubRowMapper::map(const rapidjson::Value& row, bool wrapped, Row
     w.raw('{');
     write_id(w, "userId", user);
     write_id(w, "anonymousId", anon);
-    if (group && !group->IsNull()) write_id(w, "groupId", group);
+    if (group && !group->IsNull()) {  // analytics-node stringifies userId and anonymousId only
+        w.key("groupId");
+        w.value(*group, false, true);
+        w.raw(',');
+    }
     w.key(o.call == CallType::track ? "properties" : "traits");
     write_traits(w);
     if (!o.event.empty()) {

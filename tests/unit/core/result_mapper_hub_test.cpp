@@ -155,8 +155,7 @@ TEST_CASE("hub: groupId rides on identify when a group field exists", "[hub]") {
                           json_detail(fields, R"({"u.id":{"value":"u1"},"a.id":{"value":99}},)"
                                               R"({"u.id":{"value":"u2"},"a.id":{"value":null}})"));
     REQUIRE(run.sink.events.size() == 2);
-    CHECK(run.sink.events[0].rfind(R"({"userId":"u1","anonymousId":null,"groupId":"99","traits":{})", 0) ==
-          0);
+    CHECK(run.sink.events[0].rfind(R"({"userId":"u1","anonymousId":null,"groupId":99,"traits":{})", 0) == 0);
     CHECK(run.sink.events[1].rfind(R"({"userId":"u2","anonymousId":null,"traits":{})", 0) == 0);
 }
 
