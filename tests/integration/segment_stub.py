@@ -8,6 +8,7 @@ Python stdlib only. Binds 127.0.0.1 (port 0 by default), answers ``POST /v1/batc
     stub.push_response(429, headers={"Retry-After": "1"})
     stub.push_response(drop=True)                       # close without answering
     stub.push_response(200, delay=2.0)                  # answer slowly
+    stub.push_response(429, headers={"Retry-After": "2"}, write_key="wk_b")  # only for wk_b
     stub.poison(message_id="m-17")                      # 400 for every batch holding it
     ...
     assert stub.wait_for_events(1000, timeout=30)
@@ -44,7 +45,8 @@ __all__ = ["SegmentStub", "RecordedRequest", "ScriptedResponse"]
 class ScriptedResponse:
     """One scripted answer: status, headers, body, a delay before answering, or a drop."""
 
-    def __init__(self, status=200, headers=None, body=None, delay=0.0, drop=False):
+    def __init__(self, status=200, headers=None, body=None, delay=0.0, drop=False, write_key=None):
+        self.write_key = write_key   # None: any batch; else only batches of this write key
         self.status = status
         self.headers = dict(headers or {})
         self.body = body
@@ -223,11 +225,15 @@ class SegmentStub:
         return "http://%s:%d" % (self.host, self.port)
 
     # -- scripting ---------------------------------------------------------------------------
-    def push_response(self, status=200, headers=None, body=None, delay=0.0, drop=False, times=1):
-        """Queue `times` answers; batches beyond the script get 200 (after the checks)."""
+    def push_response(self, status=200, headers=None, body=None, delay=0.0, drop=False, times=1,
+                      write_key=None):
+        """Queue `times` answers; batches beyond the script get 200 (after the checks).
+
+        With `write_key`, the answers apply only to batches of that key (in order); batches of
+        other keys skip them."""
         with self._lock:
             for _ in range(times):
-                self._script.append(ScriptedResponse(status, headers, body, delay, drop))
+                self._script.append(ScriptedResponse(status, headers, body, delay, drop, write_key))
 
     def clear_script(self):
         with self._lock:
@@ -353,7 +359,12 @@ class SegmentStub:
             rec.error = "body too large: %d" % len(body)
             return 400, '{"error":"request too large"}', {}, 0, False
         with self._lock:
-            scripted = self._script.popleft() if self._script else None
+            scripted = None
+            for i, candidate in enumerate(self._script):
+                if candidate.write_key is None or candidate.write_key == rec.write_key:
+                    scripted = candidate
+                    del self._script[i]
+                    break
             poison = list(self._poison)
         if poison and any(p(e) for e in rec.events if isinstance(e, dict) for p in poison):
             rec.error = "poisoned event"

@@ -74,6 +74,13 @@ class SegmentStubTest(unittest.TestCase):
         self.assertEqual(post(self.stub, [ev(6)])[0], 200)
         self.assertEqual(self.stub.event_count(), 1)
 
+    def test_script_per_write_key(self):
+        self.stub.write_keys = None
+        self.stub.push_response(503, write_key="wk_b")
+        self.assertEqual(post(self.stub, [ev(1)], key="wk_a")[0], 200)
+        self.assertEqual(post(self.stub, [ev(2)], key="wk_b")[0], 503)
+        self.assertEqual(post(self.stub, [ev(3)], key="wk_b")[0], 200)
+
     def test_drop_connection(self):
         self.stub.push_response(drop=True)
         with self.assertRaises((http.client.HTTPException, ConnectionError)):
