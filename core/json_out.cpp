@@ -1,7 +1,5 @@
 #include "core/json_out.hpp"
 
-#include <rapidjson/internal/dtoa.h>
-
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -65,6 +63,9 @@ void JsonOut::string(std::string_view s) {
     out_.push_back('"');
 }
 
+// Number::toString of ECMAScript: the shortest digits that round-trip (std::to_chars picks
+// the closest of them, as JavaScript does), then fixed notation for exponents -7 < e < 21,
+// exponential with an explicit sign otherwise.
 void JsonOut::append_double(std::string& out, double d) {
     if (!std::isfinite(d)) {  // JSON.stringify writes null; parsing never gives these
         out.append("null");
@@ -75,19 +76,42 @@ void JsonOut::append_double(std::string& out, double d) {
         return;
     }
     char buf[64];
-    char* end = rapidjson::internal::dtoa(d, buf);
-    std::string_view text(buf, static_cast<std::size_t>(end - buf));
-    // RapidJSON follows ECMAScript's thresholds but writes 1.0 and 1e21; JavaScript
-    // writes 1 and 1e+21.
-    if (text.size() > 2 && text.substr(text.size() - 2) == ".0") text.remove_suffix(2);
-    const auto e = text.find('e');
-    if (e == std::string_view::npos || text[e + 1] == '-') {
-        out.append(text);
-        return;
+    const auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+    const std::string_view sci(buf, static_cast<std::size_t>(r.ptr - buf));  // -d.ddde+XX
+    const std::size_t e = sci.find('e');
+    std::string_view mantissa = sci.substr(0, e);
+    if (!mantissa.empty() && mantissa[0] == '-') {
+        out.push_back('-');
+        mantissa.remove_prefix(1);
     }
-    out.append(text.substr(0, e + 1));
-    out.push_back('+');
-    out.append(text.substr(e + 1));
+    std::string digits;
+    for (char c : mantissa)
+        if (c != '.') digits.push_back(c);
+    int exponent = 0;
+    std::from_chars(sci.data() + e + (sci[e + 1] == '+' ? 2 : 1), sci.data() + sci.size(), exponent);
+    const int k = static_cast<int>(digits.size());
+    const int n = exponent + 1;  // position of the decimal point
+    if (k <= n && n <= 21) {
+        out.append(digits);
+        out.append(static_cast<std::size_t>(n - k), '0');
+    } else if (0 < n && n <= 21) {
+        out.append(digits, 0, static_cast<std::size_t>(n));
+        out.push_back('.');
+        out.append(digits, static_cast<std::size_t>(n), std::string::npos);
+    } else if (-6 < n && n <= 0) {
+        out.append("0.");
+        out.append(static_cast<std::size_t>(-n), '0');
+        out.append(digits);
+    } else {
+        out.push_back(digits[0]);
+        if (k > 1) {
+            out.push_back('.');
+            out.append(digits, 1, std::string::npos);
+        }
+        out.push_back('e');
+        out.push_back(n - 1 < 0 ? '-' : '+');
+        out.append(std::to_string(n - 1 < 0 ? 1 - n : n - 1));
+    }
 }
 
 void JsonOut::number(const rapidjson::Value& v, bool exact_integers) {

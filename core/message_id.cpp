@@ -97,13 +97,13 @@ std::string MessageId::normalize_email(std::string_view email) {
 }
 
 std::string MessageId::email_uuid(std::string_view email) {
-    const std::string normalized = normalize_email(email);
+    return uuid_v5(kEmailNamespace.data(), normalize_email(email));
+}
+
+std::string MessageId::uuid_v5(const unsigned char* namespace_id, std::string_view name) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned len = 0;
-    one_shot("SHA1",
-             {std::string_view(reinterpret_cast<const char*>(kEmailNamespace.data()), kEmailNamespace.size()),
-              normalized},
-             len, md);
+    one_shot("SHA1", {std::string_view(reinterpret_cast<const char*>(namespace_id), 16), name}, len, md);
     md[6] = static_cast<unsigned char>((md[6] & 0x0F) | 0x50);  // version 5
     md[8] = static_cast<unsigned char>((md[8] & 0x3F) | 0x80);  // RFC 4122 variant
     return uuid_text(md);

@@ -27,6 +27,8 @@ class MessageId {
     // UUID version 5 (RFC 4122, SHA-1) of the normalized email (trimmed, lower-cased)
     // in the relay's own namespace.
     static std::string email_uuid(std::string_view email);
+    // UUID version 5 of `name` in the 16-byte namespace (RFC 4122 §4.3).
+    static std::string uuid_v5(const unsigned char* namespace_id, std::string_view name);
     static std::string normalize_email(std::string_view email);
 
     // The hub's analytics-node messageId: "node-" + md5(message JSON) + "-" + uuid.
