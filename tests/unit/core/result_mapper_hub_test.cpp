@@ -224,3 +224,17 @@ TEST_CASE("hub: a null userId with an anonymous field that is null fails that ro
     CHECK(run.summary.rejected == 1);
     CHECK(run.summary.first_reasons[0] == "row 1: You must pass either an \"anonymousId\" or a \"userId\".");
 }
+
+TEST_CASE("hub: a segment_group_id field alone passes the tag check; the client then decides", "[hub]") {
+    const std::string fields =
+        R"({"dimensions":[{"name":"a.id","tags":["segment_group_id"]},{"name":"a.plan"}]})";
+    const std::string rows = R"({"a.id":{"value":"g1"},"a.plan":{"value":"pro"}})";
+    auto run = run_mapper(hub_options(), ResultFormat::json_detail, json_detail(fields, rows));
+    CHECK_FALSE(run.ec);
+    REQUIRE(run.sink.events.size() == 1);  // identify: a random anonymousId saves it
+    CHECK(run.sink.events[0].rfind(
+              R"({"userId":null,"anonymousId":"uuid-1","groupId":"g1","traits":{"a.plan":"pro"})", 0) == 0);
+    run = run_mapper(hub_options(CallType::group), ResultFormat::json_detail, json_detail(fields, rows));
+    REQUIRE(run.sink.rejects.size() == 1);  // group: no random id, so no id at all
+    CHECK(run.sink.rejects[0].reason == "You must pass either an \"anonymousId\" or a \"userId\".");
+}

@@ -297,3 +297,26 @@ TEST_CASE("standard: untagged json_detail takes roles from the identity columns"
     REQUIRE(run.sink.events.size() == 1);
     CHECK(run.sink.events[0].rfind(R"({"type":"identify","userId":"1","traits":{"plan":"pro"})", 0) == 0);
 }
+
+TEST_CASE("standard: an anonymous-id field is the anonymousId only, never the userId", "[standard]") {
+    const std::string fields = R"({"dimensions":[{"name":"u.anon","tags":["segment_anonymous_id"]},
+        {"name":"u.email","tags":["email"]}]})";
+    auto run = run_mapper(standard_options(), ResultFormat::json_detail,
+                          json_detail(fields, R"({"u.anon":{"value":"a-1"},"u.email":{"value":"x@y"}},)"
+                                              R"({"u.anon":{"value":null},"u.email":{"value":"x@y"}})"));
+    REQUIRE(run.sink.events.size() == 2);
+    CHECK(run.sink.events[0].rfind(R"({"type":"identify","anonymousId":"a-1","traits":{"email":"x@y"})", 0) ==
+          0);
+    CHECK(run.sink.events[1].rfind(
+              R"({"type":"identify","anonymousId":")" + core::MessageId::email_uuid("x@y") + R"(","traits":)",
+              0) == 0);
+}
+
+TEST_CASE("standard: a group-id field alone is not an identity for a user", "[standard]") {
+    const std::string fields = R"({"dimensions":[{"name":"a.id","tags":["segment_group_id"]}]})";
+    auto run = run_mapper(standard_options(), ResultFormat::json_detail,
+                          json_detail(fields, R"({"a.id":{"value":"g1"}})"));
+    CHECK_FALSE(run.ec);
+    REQUIRE(run.sink.rejects.size() == 1);
+    CHECK(run.sink.rejects[0].reason == "no user id, anonymous id or email");
+}
