@@ -40,6 +40,11 @@ constexpr const char* kUsage =
     "  --config FILE   take the spool path from the relay's configuration (spool.path)\n"
     "  --spool PATH    the spool database file itself\n"
     "\n"
+    "Every command works while a relay serves the spool (they do not take its lock): stats and\n"
+    "dead-letters read a snapshot; replay queues new batches the relay sends on its next poll;\n"
+    "purge --batches also deletes the batches the relay is sending at that moment (those may\n"
+    "still reach Segment; none is sent again or dead-lettered afterwards).\n"
+    "\n"
     "exit codes: 0 ok, 1 error, 2 usage\n";
 
 constexpr std::size_t kDefaultLimit = 100;
@@ -213,6 +218,9 @@ std::optional<config::SpoolConfig> spool_config(const Options& o, const std::opt
 std::unique_ptr<server::Spool> open_spool(const config::SpoolConfig& cfg, bool create) {
     server::SpoolOpenOptions options;
     options.create = create;
+    // The tools work beside a running relay: they never take the relay's lock (see
+    // server/spool.hpp for what is safe while it runs).
+    options.exclusive = false;
     std::error_code ec;
     std::string message;
     auto spool = server::Spool::open(cfg, options, ec, message);

@@ -1,17 +1,23 @@
 #include "server/spool.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <unordered_set>
@@ -49,6 +55,8 @@ class SpoolCategory final : public std::error_category {
                 return "spool file is not a valid spool database";
             case SpoolErrc::not_found:
                 return "no such spool entry";
+            case SpoolErrc::locked:
+                return "spool in use by another relay";
         }
         return "unknown spool error";
     }
@@ -83,6 +91,131 @@ std::string corrupt_message(const std::string& path, const std::string& detail) 
            "salvage --from " + aside + " --to " + path + "` copies every readable batch and dead letter " +
            "into the new spool.";
 }
+
+// The exclusive locks this process holds on "<spool>.lock" files, by device and inode: Spool
+// objects of one process on the same path share one (flock would otherwise refuse a second
+// open file description of the same process). Closed when the last Spool using it goes.
+struct HeldLock {
+    int fd = -1;
+    std::size_t users = 0;
+};
+using LockKey = std::pair<dev_t, ino_t>;
+
+std::mutex& held_locks_mu() {
+    static std::mutex mu;
+    return mu;
+}
+std::map<LockKey, HeldLock>& held_locks() {
+    static std::map<LockKey, HeldLock> locks;
+    return locks;
+}
+
+// Up to 31 bytes of the lock file: the pid its holder wrote ("" when unknown).
+std::string lock_holder(int fd) {
+    char buf[32] = {};
+    const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    std::string pid;
+    for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; ++i) pid += buf[i];
+    return pid;
+}
+
+}  // namespace
+
+// One reference to a held lock; released (and the file closed when unused) on destruction.
+class SpoolLock {
+  public:
+    // Takes the lock on `lock_path` or explains why not in *message (SpoolErrc::locked when
+    // another process holds it, io otherwise). `spool_path` only names the spool in texts.
+    static std::unique_ptr<SpoolLock> acquire(const std::string& spool_path, const std::string& lock_path,
+                                              SpoolErrc* errc, std::string* message) {
+        // A few tries: another process may delete and recreate the file between our open and
+        // our flock (it must not, but then we would hold the lock of an unlinked inode).
+        for (int attempt = 0; attempt < 5; ++attempt) {
+            const mode_t old_mask = ::umask(077);
+            const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+            const int open_errno = errno;
+            ::umask(old_mask);
+            if (fd < 0) {
+                *errc = SpoolErrc::io;
+                *message =
+                    "cannot open the spool's lock file " + lock_path + ": " + std::strerror(open_errno);
+                return nullptr;
+            }
+            struct stat st {};
+            if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+                ::close(fd);
+                *errc = SpoolErrc::io;
+                *message = "the spool's lock file " + lock_path + " is not a regular file";
+                return nullptr;
+            }
+            if ((st.st_mode & 077) != 0) ::fchmod(fd, 0600);
+            const LockKey key{st.st_dev, st.st_ino};
+            std::lock_guard guard(held_locks_mu());
+            if (auto it = held_locks().find(key); it != held_locks().end()) {
+                ::close(fd);  // ours is held through the registered descriptor
+                ++it->second.users;
+                return std::unique_ptr<SpoolLock>(new SpoolLock(key));
+            }
+            int rc;
+            do {
+                rc = ::flock(fd, LOCK_EX | LOCK_NB);
+            } while (rc != 0 && errno == EINTR);
+            if (rc != 0) {
+                const int lock_errno = errno;
+                const std::string pid = lock_holder(fd);
+                ::close(fd);
+                if (lock_errno == EWOULDBLOCK) {
+                    *errc = SpoolErrc::locked;
+                    *message = "spool " + spool_path + " is in use: another relay (" +
+                               (pid.empty() ? std::string("pid unknown") : "pid " + pid) +
+                               ") holds its lock " + lock_path +
+                               ". Two relays must never serve the same spool: stop the other relay "
+                               "first, or give this one its own spool.path. (The `spool` subcommands "
+                               "work while a relay runs.)";
+                } else {
+                    *errc = SpoolErrc::io;
+                    *message = "cannot lock the spool's lock file " + lock_path + ": " +
+                               std::strerror(lock_errno) +
+                               " (the spool needs a filesystem with flock support)";
+                }
+                return nullptr;
+            }
+            struct stat now {};
+            if (::stat(lock_path.c_str(), &now) != 0 || now.st_dev != st.st_dev || now.st_ino != st.st_ino) {
+                ::close(fd);  // replaced under us: lock the file that is there now
+                continue;
+            }
+            // For the message of a relay that finds the spool taken.
+            const std::string pid = std::to_string(::getpid()) + "\n";
+            if (::ftruncate(fd, 0) == 0) {
+                [[maybe_unused]] const ssize_t written = ::pwrite(fd, pid.data(), pid.size(), 0);
+            }
+            held_locks().emplace(key, HeldLock{fd, 1});
+            return std::unique_ptr<SpoolLock>(new SpoolLock(key));
+        }
+        *errc = SpoolErrc::io;
+        *message = "the spool's lock file " + lock_path + " keeps being replaced; cannot lock it";
+        return nullptr;
+    }
+
+    ~SpoolLock() {
+        std::lock_guard guard(held_locks_mu());
+        auto it = held_locks().find(key_);
+        if (it == held_locks().end()) return;
+        if (--it->second.users == 0) {
+            ::close(it->second.fd);  // releases the flock
+            held_locks().erase(it);
+        }
+    }
+    SpoolLock(const SpoolLock&) = delete;
+    SpoolLock& operator=(const SpoolLock&) = delete;
+
+  private:
+    explicit SpoolLock(LockKey key) : key_(key) {}
+    LockKey key_;
+};
+
+namespace {
 
 struct OpenFailure {
     SpoolErrc errc = SpoolErrc::io;
@@ -143,6 +276,8 @@ struct SqliteConnection {
 };
 
 struct Spool::Impl {
+    // Declared before the connection: the lock is let go only after the database is closed.
+    std::unique_ptr<SpoolLock> lock;
     SqliteConnection connection;
     sqlite3* db = nullptr;  // connection.db
     std::string path;
@@ -395,12 +530,28 @@ std::unique_ptr<Spool> Spool::open(const config::SpoolConfig& cfg, const SpoolOp
         }
     }
 
+    // The lock before anything else touches the database: a relay never even reads a spool
+    // another relay serves. A spool that must not be created and is missing is reported as
+    // such first (no lock file is created beside a path that holds no spool).
+    std::unique_ptr<SpoolLock> lock;
+    if (options.exclusive) {
+        std::error_code fec;
+        if (!options.create && !fs::exists(fs::status(path, fec))) {
+            return failed(SpoolErrc::not_found, "no spool at " + path + " (file does not exist)");
+        }
+        SpoolErrc errc = SpoolErrc::io;
+        std::string text;
+        lock = SpoolLock::acquire(path, path + ".lock", &errc, &text);
+        if (!lock) return failed(errc, std::move(text));
+    }
+
     bool is_new = false;
     if (auto failure = precheck_file(path, options.create, &is_new)) {
         return failed(failure->errc, std::move(failure->message));
     }
 
     auto impl = std::make_unique<Impl>();
+    impl->lock = std::move(lock);
     impl->path = path;
     impl->max_bytes = cfg.max_bytes;
     impl->sync_full = cfg.synchronous_full;

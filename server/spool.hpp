@@ -64,6 +64,7 @@ enum class SpoolErrc {
     io = 2,         // SQLite/disk error; message in the error_code's message()
     corrupt = 3,    // open: file is not a valid spool database
     not_found = 4,  // id unknown
+    locked = 5,     // open: another relay process holds the spool's lock (exclusive open)
 };
 const std::error_category& spool_category();
 std::error_code make_error_code(SpoolErrc);
@@ -72,7 +73,32 @@ struct SpoolOpenOptions {
     // false: a missing file is SpoolErrc::not_found instead of a new empty spool (the
     // operator tools, which must not create a spool by a typo in a path).
     bool create = true;
+    // true (the default, what `serve` gets): two relays never serve the same spool. Open
+    // takes an exclusive advisory lock (flock) on "<path>.lock" (created 0600, never
+    // removed) before it touches the database, and holds it for the life of the Spool; the
+    // kernel releases it when the process ends, SIGKILL included. When another process
+    // holds it, open fails with SpoolErrc::locked and a message naming the path and the
+    // holder's pid. The lock is per process: Spool objects of one process on the same path
+    // share it (a second connection in the same process, as the unit tests use).
+    // false: the operator tools (`spool stats|dead-letters|replay|purge|salvage`), which
+    // must keep working while a relay runs; see "Operator tools while a relay runs" below.
+    bool exclusive = true;
 };
+
+// Operator tools while a relay runs (SQLite serialises the writers; every tool action is one
+// transaction, and a running relay's appends wait for it up to the busy timeout, 5 s):
+// - stats, dead-letters: read-only snapshots; always safe.
+// - replay: inserts new batches (new ids: ids are AUTOINCREMENT, never reused) due now; the
+//   relay picks them up on its next poll. Dead letters are never leased, so nothing races.
+// - purge --dead-letters: dead letters are never leased; safe.
+// - purge --batches: deletes every batch, leased ones included. A batch the relay is sending
+//   at that moment may still reach Segment; when its answer comes, the relay's settle call
+//   (mark_delivered / reschedule / split / dead_letter) finds no row and returns
+//   SpoolErrc::not_found without writing anything: a purged batch is never resurrected,
+//   split or dead-lettered afterwards. The relay reloads its byte total from the database
+//   when another connection has committed, so the space is usable at once.
+// - salvage --to <the running relay's spool>: appends batches and dead letters through
+//   this API; safe (the way out of a corrupt spool is: mv aside, start, salvage).
 
 // Times are wall-clock milliseconds since the epoch everywhere (they outlive the process).
 class Spool {
@@ -81,6 +107,7 @@ class Spool {
     static constexpr int kSchemaVersion = 1;
 
     // Opens or creates the spool at cfg.path (parent directories created, file mode 0600),
+    // takes its lock unless options.exclusive is false (the two-argument form: exclusive),
     // checks its integrity (quick_check) and schema. On failure returns nullptr and sets ec
     // and `message` to a clear, operator-facing explanation including the way out.
     static std::unique_ptr<Spool> open(const config::SpoolConfig& cfg, std::error_code& ec,
