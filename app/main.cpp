@@ -8,6 +8,8 @@
 #include "app/check_config_command.hpp"
 #include "app/preview_command.hpp"
 #include "app/serve_command.hpp"
+#include "app/spool_command.hpp"
+#include "app/token_command.hpp"
 
 namespace {
 
@@ -18,6 +20,11 @@ constexpr const char* usage =
     "  serve [--config FILE]          run the relay (embedded defaults without a file)\n"
     "  check-config FILE              list every problem of a configuration file, with lines\n"
     "  preview [options] FILE         show the events a payload would become; sends nothing\n"
+    "                                 (--mode hub|default, --action segment_event|segment_track|\n"
+    "                                 segment_group, --event NAME, --format F, --config FILE)\n"
+    "  token [--config FILE]          print a new signed hub token for the configured secret\n"
+    "  spool <stats|dead-letters|replay|purge|salvage> [--config FILE | --spool PATH]\n"
+    "                                 inspect the spool, list/replay/purge dead letters\n"
     "  version                        print the version\n"
     "\n"
     "Secrets come from the environment: RELAY_HUB_SECRET, RELAY_HUB_TOKENS,\n"
@@ -33,6 +40,8 @@ int main(int argc, char** argv) {
     if (command == "serve") return lsr::app::run_serve(args);
     if (command == "check-config") return lsr::app::run_check_config(args);
     if (command == "preview") return lsr::app::run_preview(args);
+    if (command == "token") return lsr::app::run_token(args);
+    if (command == "spool") return lsr::app::run_spool(args);
     if (command == "version" || command == "--version") {
         std::cout << "looker-segment-relay " LSR_VERSION "\n";
         return 0;

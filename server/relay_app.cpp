@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 
+#include "server/action_routes.hpp"
 #include "server/delivery_dispatcher.hpp"
 #include "server/http_server.hpp"
 #include "server/logger.hpp"
@@ -20,6 +21,7 @@
 #include "server/server_metrics.hpp"
 #include "server/service_context.hpp"
 #include "server/spool.hpp"
+#include "server/webhook_routes.hpp"
 
 namespace lsr::server {
 
@@ -86,6 +88,8 @@ int RelayApp::run() {
     DeliveryDispatcher dispatcher(io, cfg_.segment, cfg_.spool, *spool, log, *registry);
     ServiceContext ctx{cfg_, log, *registry, io, workers, *spool, dispatcher, draining, started};
     register_operator_routes(router, ctx);
+    register_action_routes(router, ctx);
+    register_webhook_routes(router, ctx);
 
     SessionDeps deps{cfg_.server, router, server_metrics, log, draining, sessions, temp_dir};
     std::optional<net::ssl::context> tls;
