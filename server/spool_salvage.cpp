@@ -100,6 +100,14 @@ bool open_source(const std::string& from, Source& src, std::string& error) {
         return false;
     }
     sqlite3_extended_result_codes(src.db, 1);
+    // A truncated file has fewer pages than its header names, and SQLite then refuses every
+    // read ("malformed") unless the schema is writable: with it, the pages still present are
+    // read and the missing ones fail alone. Salvage only reads; nothing is written.
+    if (const int prc = sqlite3_exec(src.db, "PRAGMA writable_schema=ON", nullptr, nullptr, nullptr);
+        prc != SQLITE_OK) {
+        error = "cannot read " + from + ": " + errmsg(src.db, prc);
+        return false;
+    }
     return true;
 }
 
