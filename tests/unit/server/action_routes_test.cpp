@@ -224,7 +224,7 @@ std::string execute_body(const std::string& result, const std::string& extra_pla
 
 TEST_CASE("Action routes refuse bad tokens with the hub's 403", "[action_routes]") {
     Relay relay;
-    for (const std::string header :
+    for (const std::string& header :
          {std::string(), std::string("Token abc"), std::string("Token token=\"abc\""),
           std::string("Token token=\"n0nce/abc\""),
           std::string("Token token=\"n0nce/") + std::string(128, 'a') + "\""}) {
