@@ -337,8 +337,12 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
         }
         std::optional<std::int64_t> wait;
         if (status != 0) {
-            wait = core::RetryAfter::delay_ms(r.retry_after, r.rate_limit_reset, t,
-                                              cfg.retry.retry_after_cap_ms);
+            // Retry-After is honoured on any retryable answer (an explicit instruction);
+            // X-RateLimit-Reset only on a 429, where Segment documents it: on other answers it
+            // may be informational and must not pause a key.
+            const std::string_view reset =
+                status == 429 ? std::string_view(r.rate_limit_reset) : std::string_view();
+            wait = core::RetryAfter::delay_ms(r.retry_after, reset, t, cfg.retry.retry_after_cap_ms);
         }
         Queue& q = queue(b->write_key);
         std::int64_t delay = 0;

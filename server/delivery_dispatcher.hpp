@@ -42,6 +42,9 @@ class DeliveryDispatcher {
     void stop(std::function<void()> done);
 
     // Called (on an io thread) each time a batch with a non-empty request_id settles.
+    // A batch split after a 400/413 never settles itself: its two halves (new batch ids,
+    // same request_id) settle instead, so a request is complete when the events of its
+    // settled batches add up to the events it spooled - count events, not batches.
     void set_settled_listener(std::function<void(const BatchSettled&)> listener);
 
     // {"write_keys":[{"key":"abc…","queued_batches":..,"in_flight":..,"paused_until_ms":..,

@@ -473,3 +473,42 @@ TEST_CASE("DeliveryDispatcher: status_json names keys by a short prefix only") {
     CHECK(s.find("\"last_error\":\"http_500: {\\\"error\\\":\\\"boom\\\"}\"") != std::string::npos);
     CHECK(s.find("\"write_keys\":[") != std::string::npos);
 }
+
+TEST_CASE("DeliveryDispatcher: X-RateLimit-Reset pauses on a 429 only; Retry-After on any retryable answer") {
+    Fixture f;
+    std::mutex mu;
+    std::vector<Clock::time_point> times;
+    std::atomic<int> calls{0};
+    f.stand_in.set_decide([&](const StandInRequest&) {
+        {
+            std::lock_guard lock(mu);
+            times.push_back(Clock::now());
+        }
+        StandInAnswer a;
+        switch (calls++) {
+            case 0:  // informational reset header on a 503: plain backoff (20-100 ms here)
+                a.status = 503;
+                a.headers = {{"X-RateLimit-Reset", "5"}};
+                break;
+            case 1:  // a 429 with only X-RateLimit-Reset: wait it out
+                a.status = 429;
+                a.headers = {{"X-RateLimit-Reset", "1"}};
+                break;
+            case 2:  // Retry-After on a 503 is honoured too
+                a.status = 503;
+                a.headers = {{"Retry-After", "1"}};
+                break;
+            default:
+                break;
+        }
+        return a;
+    });
+    f.append("wk_alpha", {"z1"});
+    f.start();
+    REQUIRE(wait_until([&] { return f.spool_empty(); }, 10s));
+    std::lock_guard lock(mu);
+    REQUIRE(times.size() == 4);
+    CHECK(times[1] - times[0] < 700ms);
+    CHECK(times[2] - times[1] >= 950ms);
+    CHECK(times[3] - times[2] >= 950ms);
+}
