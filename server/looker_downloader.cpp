@@ -80,6 +80,7 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
     Clock::time_point deadline;
     bool finished = false;
     bool cancelled = false;
+    int redirects = 0;
 
     beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
 
@@ -125,8 +126,9 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
     }
 
     void run() {
-        deadline = Clock::now() + std::chrono::milliseconds(cfg.timeout_ms);
+        if (redirects == 0) deadline = Clock::now() + std::chrono::milliseconds(cfg.timeout_ms);
         if (url.tls) {
+            if (!tls_ctx) return finish(false, "No TLS context for downloads from " + url.host + ".");
             secure.emplace(strand, *tls_ctx);
             if (!SSL_set_tlsext_host_name(secure->native_handle(), url.host.c_str())) {
                 return finish(false, "Could not set the TLS server name for " + url.host + ".");
@@ -141,6 +143,7 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         // bound it with the connect budget through a cancel on expiry.
         auto self = shared_from_this();
         resolve_timer.emplace(strand);
+        resolve_timed_out = false;
         resolve_timer->expires_after(std::min<Clock::duration>(
             std::chrono::milliseconds(cfg.connect_timeout_ms), deadline - Clock::now()));
         resolve_timer->async_wait([self](const beast::error_code& ec) {
@@ -227,6 +230,7 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
                     if (self->finished) return;
                     if (ec) return self->fail("waiting for Looker's answer", ec);
                     self->outcome.status = static_cast<int>(self->parser->get().result_int());
+                    if (self->is_redirect(self->outcome.status)) return self->follow_redirect();
                     if (self->outcome.status != 200) {
                         return self->finish(
                             false,
@@ -236,6 +240,40 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
                     self->read_body();
                 });
         });
+    }
+
+    static bool is_redirect(int status) {
+        return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+    }
+
+    // Redirects are followed (as the public hub's HTTP client does for a GET), at most
+    // kMaxRedirects, each target checked against the allowlist and scheme rules again, all
+    // within the one overall deadline.
+    void follow_redirect() {
+        static constexpr int kMaxRedirects = 5;
+        std::string location(parser->get()[beast::http::field::location]);
+        if (location.empty() || redirects >= kMaxRedirects) {
+            return finish(false, "There was an error with Action Hub calling back to Looker, status code: " +
+                                     std::to_string(outcome.status));
+        }
+        if (location.front() == '/') {
+            std::string authority = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+            location = std::string(url.tls ? "https://" : "http://") + authority + ":" + url.port + location;
+        }
+        std::string error;
+        auto next = check_url(location, cfg, error);
+        if (!next) return finish(false, "Looker redirected the download: " + error);
+        ++redirects;
+        beast::error_code ignored;
+        lowest().socket().close(ignored);
+        secure.reset();
+        plain.reset();
+        buffer.consume(buffer.size());
+        parser.reset();
+        request = {};
+        url = std::move(*next);
+        outcome.status = 0;
+        run();
     }
 
     void read_body() {
@@ -403,9 +441,6 @@ void LookerDownloader::start(std::string url, ChunkHandler on_chunk, DoneHandler
         auto parsed = check_url(url, impl->cfg, error);
         if (!parsed) return impl->finish(false, error);
         impl->url = std::move(*parsed);
-        if (impl->url.tls && !impl->tls_ctx) {
-            return impl->finish(false, "No TLS context for downloads from " + impl->url.host + ".");
-        }
         if (impl->cancelled) return impl->finish(false, "The download from Looker was cancelled.");
         impl->run();
     });

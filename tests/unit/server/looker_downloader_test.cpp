@@ -221,3 +221,31 @@ TEST_CASE("LookerDownloader reports a refused connection", "[looker_downloader]"
     CHECK_FALSE(r.outcome.ok);
     CHECK(r.outcome.error.find("connecting to Looker") != std::string::npos);
 }
+
+TEST_CASE("LookerDownloader follows a redirect to an allowed host", "[looker_downloader]") {
+    OneShotServer target("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+    OneShotServer first("HTTP/1.1 302 Found\r\nLocation: " + target.url("/final?x=1") +
+                        "\r\nContent-Length: 0\r\n\r\n");
+    auto r = download(loopback_cfg(), first.url("/start"));
+    CHECK(r.outcome.ok);
+    CHECK(r.body == "hello");
+    CHECK(target.request_line().rfind("GET /final?x=1 HTTP/1.1", 0) == 0);
+}
+
+TEST_CASE("LookerDownloader refuses a redirect to a host not allowed", "[looker_downloader]") {
+    OneShotServer first(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: https://elsewhere.example/x\r\n"
+        "Content-Length: 0\r\n\r\n");
+    auto r = download(loopback_cfg(), first.url("/start"));
+    CHECK_FALSE(r.outcome.ok);
+    CHECK(r.outcome.error ==
+          "Looker redirected the download: The download_url host \"elsewhere.example\" is not in "
+          "hub.download.allowed_hosts.");
+}
+
+TEST_CASE("LookerDownloader treats a redirect without Location as a failure", "[looker_downloader]") {
+    OneShotServer first("HTTP/1.1 302 Found\r\nContent-Length: 0\r\n\r\n");
+    auto r = download(loopback_cfg(), first.url("/start"));
+    CHECK_FALSE(r.outcome.ok);
+    CHECK(r.outcome.error == "There was an error with Action Hub calling back to Looker, status code: 302");
+}
