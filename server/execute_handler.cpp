@@ -112,6 +112,11 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
     // ---- worker thread ------------------------------------------------------------------
 
     void run() {
+        // A spool that is already full refuses the work before the body is even read.
+        if (ctx_.spool.bytes_used() >= ctx_.spool.max_bytes()) {
+            spool_error_ = make_error_code(SpoolErrc::full);
+            return complete();
+        }
         core::ExecutePayloadScanner scanner;
         if (!scan(scanner)) return;
         request_ = scanner.request();
@@ -437,26 +442,28 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
     void wait_for_delivery() {
         auto self = shared_from_this();
         ack_timer_.emplace(ctx_.io);
-        {
-            std::lock_guard lock(waiter_->mutex);
-            waiter_->on_change = [self] { self->check_delivered(false); };
-        }
         ack_timer_->expires_after(std::chrono::milliseconds(ctx_.config.delivery.ack_delivered_timeout_ms));
         ack_timer_->async_wait([self](const boost::system::error_code& ec) {
             if (!ec) self->check_delivered(true);
         });
+        // Armed before the listener can answer (and so cancel the timer) from an io thread.
+        {
+            std::lock_guard lock(waiter_->mutex);
+            if (!ack_answered_) waiter_->on_change = [self] { self->check_delivered(false); };
+        }
         check_delivered(false);
     }
 
     void check_delivered(bool timed_out) {
-        std::uint64_t settled = 0, delivered = 0, dead = 0;
+        // Counted in events, not batches: a batch split after a 400/413 settles in parts.
+        std::uint64_t delivered = 0, dead = 0;
         {
             std::lock_guard lock(waiter_->mutex);
-            settled = waiter_->settled_batches;
             delivered = waiter_->delivered_events;
             dead = waiter_->dead_events;
         }
-        if (settled < spooled_batches_ && !timed_out) return;
+        const bool all_settled = delivered + dead >= spooled_events_;
+        if (!all_settled && !timed_out) return;
         if (ack_answered_.exchange(true)) return;
         handler_->remove_waiter(request_id_);
         {
@@ -468,7 +475,7 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
         });
         std::string msg = message_;
         bool ok = success_;
-        if (settled >= spooled_batches_ && dead == 0) {
+        if (all_settled && dead == 0) {
             msg += " All " + plural(delivered, "event was", "events were") + " delivered to Segment.";
         } else {
             ok = false;
@@ -476,7 +483,7 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
                    std::to_string(spooled_events_) + " events";
             if (dead > 0)
                 msg += "; " + plural(dead, "event was", "events were") + " refused by Segment (dead letters)";
-            if (settled < spooled_batches_) {
+            if (!all_settled) {
                 msg += "; the others are still queued and will be delivered";
             }
             msg += ".";

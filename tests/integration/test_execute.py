@@ -456,6 +456,18 @@ class AckDeliveredTest(RelayCase):
         # The events were at Segment before the answer.
         self.assertEqual(self.segment.event_count(), 3)
 
+    def test_dead_lettered_events_are_reported(self):
+        self.segment.poison(user_id="2")
+        try:
+            status, _, data = self.execute("segment_event", payload(result(rows(3))))
+        finally:
+            self.segment.clear_poison()
+        self.assertEqual(status, 200)
+        self.assertEqual(parse_answer(data), looker(
+            False, "3 rows: 3 accepted, 0 rejected. Delivered to Segment so far: 2 of 3 events; "
+                   "1 event was refused by Segment (dead letters)."))
+        self.assertEqual(sorted(e["userId"] for e in self.segment.events), ["1", "3"])
+
     def test_honest_answer_when_segment_is_slow(self):
         self.segment.push_response(500, times=1000)
         res = result(rows(3))
