@@ -335,6 +335,36 @@ class ExecuteTest(RelayCase):
             self.relay.metric_value("lsr_executes_total", {"action": "segment_event", "outcome": "success"}), 1)
 
 
+class HubModeTest(RelayCase):
+    relay_config = {"mapping": {"mode": "hub"}}
+
+    def test_hub_mode_events_arrive_as_the_core_made_them(self):
+        res = result([(1, "a@example.com", "pro", 0), (None, None, "free", 3)])
+        status, _, data = self.execute("segment_event", payload(res))
+        self.assertEqual(status, 200)
+        self.assertEqual(parse_answer(data), looker(True, "2 rows: 2 accepted, 0 rejected."))
+
+        def mask(text):
+            obj = json.loads(text)
+            text = text.replace('"messageId":"%s"' % obj["messageId"], '"messageId":"<id>"')
+            if obj.get("anonymousId"):
+                text = text.replace('"anonymousId":"%s"' % obj["anonymousId"], '"anonymousId":"<uuid>"')
+            return text
+
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump(res, f)
+        try:
+            out = run_binary(["preview", "--mode", "hub", "--format", "json_detail", f.name])
+        finally:
+            os.unlink(f.name)
+        expected = sorted(mask(l) for l in out.stdout.splitlines() if l.startswith("{"))
+        self.assertTrue(self.segment.wait_for_events(2))
+        self.assertEqual(sorted(mask(t) for t in received_event_texts(self.segment)), expected)
+        by_plan = {e["traits"]["users.plan"]: e for e in self.segment.events}
+        self.assertEqual(by_plan["pro"]["userId"], "1")
+        self.assertIsNone(by_plan["free"]["userId"])
+
+
 class KeepaliveTest(RelayCase):
     relay_config = {"server": {"execute_keepalive_ms": 100}}
 
