@@ -10,9 +10,13 @@ one-time URL, as Looker's download_url does; a second GET of the same URL gets 4
     url = looker.add(body, truncate_at=100)                          # promise all, send 100 bytes, close
     looker.hits(url)                                                 # how many GETs it saw
     looker.stop()
+
+With ``LookerStub(tls=(cert_file, key_file))`` it serves HTTPS (URLs use the host name given
+as ``host_name``) and records the TLS server names (SNI) the clients asked for.
 """
 
 import secrets
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -90,8 +94,11 @@ class _Server(ThreadingHTTPServer):
 
 
 class LookerStub:
-    def __init__(self, host="127.0.0.1"):
+    def __init__(self, host="127.0.0.1", tls=None, host_name=None):
         self.host = host
+        self.tls = tls
+        self.host_name = host_name or host
+        self.server_names = []
         self.port = None
         self._lock = threading.Lock()
         self._entries = {}
@@ -101,6 +108,16 @@ class LookerStub:
     def start(self):
         self._server = _Server((self.host, 0), _Handler)
         self._server.stub = self
+        if self.tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*self.tls)
+
+            def remember(sock, name, _ctx):
+                with self._lock:
+                    self.server_names.append(name)
+
+            ctx.sni_callback = remember
+            self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="looker-stub",
                                         kwargs={"poll_interval": 0.1}, daemon=True)
@@ -128,7 +145,7 @@ class LookerStub:
         path = "/api/internal/download/%s?token=%s" % (secrets.token_hex(8), secrets.token_hex(16))
         with self._lock:
             self._entries[path] = _Entry(body, status, chunked, chunk_size, delay, truncate_at, content_type)
-        return "http://%s:%d%s" % (self.host, self.port, path)
+        return "%s://%s:%d%s" % ("https" if self.tls else "http", self.host_name, self.port, path)
 
     def _entry(self, url):
         path = url.split("://", 1)[1]

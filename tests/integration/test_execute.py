@@ -9,6 +9,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import tempfile
 import time
 import unittest
@@ -363,6 +364,79 @@ class HubModeTest(RelayCase):
         by_plan = {e["traits"]["users.plan"]: e for e in self.segment.events}
         self.assertEqual(by_plan["pro"]["userId"], "1")
         self.assertIsNone(by_plan["free"]["userId"])
+
+
+def make_cert(directory, name, dns):
+    cert, key = os.path.join(directory, name + ".pem"), os.path.join(directory, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=%s" % dns, "-addext", "subjectAltName=DNS:%s" % dns,
+                    "-keyout", key, "-out", cert], check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+class DownloadTlsTest(unittest.TestCase):
+    """download_url over HTTPS: certificate and host-name verification, SNI, https required."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="lsr-tls-")
+        good = make_cert(cls.tmp, "good", "localhost")
+        wrong_name = make_cert(cls.tmp, "wrong", "other.example")
+        untrusted = make_cert(cls.tmp, "untrusted", "localhost")
+        ca_file = os.path.join(cls.tmp, "ca.pem")
+        with open(ca_file, "w") as out:
+            for cert in (good[0], wrong_name[0]):
+                with open(cert) as f:
+                    out.write(f.read())
+        cls.segment = SegmentStub(write_keys={WRITE_KEY}).start()
+        cls.good = LookerStub(tls=good, host_name="localhost").start()
+        cls.wrong_name = LookerStub(tls=wrong_name, host_name="localhost").start()
+        cls.untrusted = LookerStub(tls=untrusted, host_name="localhost").start()
+        cls.plain = LookerStub(host_name="localhost").start()
+        cls.relay = Relay({"hub": {"download": {"allowed_hosts": ["localhost"], "ca_file": ca_file,
+                                                "connect_timeout_ms": 5000, "timeout_ms": 10000}}},
+                          segment_url=cls.segment.url).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.relay.stop()
+        for s in (cls.good, cls.wrong_name, cls.untrusted, cls.plain, cls.segment):
+            s.stop()
+        subprocess.run(["rm", "-rf", cls.tmp], check=False)
+
+    def execute(self, url):
+        status, _, data = self.relay.request("POST", "/actions/segment_event/execute",
+                                             body=payload(None, download_url=url), headers=hub_headers())
+        self.assertEqual(status, 200)
+        return parse_answer(data)["looker"]
+
+    def test_verified_https_download(self):
+        res = result(rows(4))
+        url = self.good.add(json.dumps(res))
+        self.assertEqual(self.execute(url), {"success": True, "message": "4 rows: 4 accepted, 0 rejected.",
+                                             "refresh_query": False, "validation_errors": {}})
+        self.assertIn("localhost", self.good.server_names)
+        self.assertTrue(self.segment.wait_for_events(4))
+
+    def test_certificate_for_another_name_is_refused(self):
+        url = self.wrong_name.add(json.dumps(result(rows(1))))
+        answer = self.execute(url)
+        self.assertFalse(answer["success"])
+        self.assertIn("TLS handshake", answer["message"])
+        self.assertEqual(self.wrong_name.hits(url), 0)
+
+    def test_untrusted_certificate_is_refused(self):
+        url = self.untrusted.add(json.dumps(result(rows(1))))
+        answer = self.execute(url)
+        self.assertFalse(answer["success"])
+        self.assertIn("TLS handshake", answer["message"])
+        self.assertEqual(self.untrusted.hits(url), 0)
+
+    def test_plain_http_is_refused_without_the_loopback_exception(self):
+        url = self.plain.add(json.dumps(result(rows(1))))
+        answer = self.execute(url)
+        self.assertEqual(answer["message"], "The download_url must use https. No rows were accepted.")
+        self.assertEqual(self.plain.hits(url), 0)
 
 
 class KeepaliveTest(RelayCase):
