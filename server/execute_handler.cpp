@@ -16,6 +16,7 @@
 #include "core/batch_builder.hpp"
 #include "core/event_sink.hpp"
 #include "core/execute_payload_scanner.hpp"
+#include "core/execute_request_validator.hpp"
 #include "core/mapper_options.hpp"
 #include "core/result_format.hpp"
 #include "core/result_mapper.hpp"
@@ -172,33 +173,35 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
     }
 
     bool validate() {
-        if (!source_.webhook) {
-            if (!request_.type_present || request_.type.empty()) {
-                answer_error(http::status::not_found, ExecuteHandler::no_type_error());
+        // The hub's order and texts (core::ExecuteRequestValidator); the write key param is
+        // required only when the config has no default write key. A plain webhook carries no
+        // type or params: its write key comes from the route.
+        core::ExecuteRequirements requirements;
+        if (!ctx_.config.segment.default_write_key.empty()) requirements.required_params.clear();
+        if (source_.webhook) {
+            requirements.supported_types = {request_.type.empty() ? std::string("query") : request_.type};
+            requirements.required_params.clear();
+            core::ExecuteRequest typed = request_;
+            typed.type_present = true;
+            typed.type = requirements.supported_types.front();
+            if (auto problem = core::ExecuteRequestValidator::check(typed, requirements)) {
+                answer_error(http::status::not_found, *problem);
                 return false;
             }
-            if (request_.type != "query") {
-                answer_error(http::status::not_found, ExecuteHandler::wrong_type_error(request_.type));
+            write_key_ =
+                source_.write_key.empty() ? ctx_.config.segment.default_write_key : source_.write_key;
+        } else {
+            if (auto problem = core::ExecuteRequestValidator::check(request_, requirements)) {
+                answer_error(http::status::not_found, *problem);
                 return false;
             }
             auto it = request_.params.find(std::string(core::ActionCatalog::write_key_param));
             write_key_ = it != request_.params.end() ? it->second : std::string();
             if (write_key_.empty()) write_key_ = ctx_.config.segment.default_write_key;
-            if (write_key_.empty()) {
-                answer_error(http::status::not_found,
-                             ExecuteHandler::missing_param_error(core::ActionCatalog::write_key_label));
-                return false;
-            }
-        } else {
-            write_key_ =
-                source_.write_key.empty() ? ctx_.config.segment.default_write_key : source_.write_key;
-            if (write_key_.empty()) {
-                answer_error(http::status::not_found, "No Segment write key is configured for this webhook.");
-                return false;
-            }
         }
-        if (request_.plan.download_url.empty() && !request_.attachment.present) {
-            answer_error(http::status::not_found, ExecuteHandler::no_data_error());
+        if (write_key_.empty()) {
+            answer_error(http::status::not_found,
+                         ExecuteHandler::missing_param_error(core::ActionCatalog::write_key_label));
             return false;
         }
         if (request_.plan.download_url.empty() && unsupported_attachment(request_.attachment)) {

@@ -27,8 +27,26 @@ void IngestMetrics::rows_accepted(std::uint64_t n) {
     if (n > 0) accepted_.Increment(static_cast<double>(n));
 }
 
+std::string IngestMetrics::reason_label(std::string_view reason) {
+    // Reasons may carry numbers ("event is 40123 bytes ..."); the label keeps their shape only,
+    // so the number of series stays bounded.
+    std::string out;
+    bool in_digits = false;
+    for (char c : reason) {
+        if (c >= '0' && c <= '9') {
+            if (!in_digits) out += 'N';
+            in_digits = true;
+            continue;
+        }
+        in_digits = false;
+        out += c;
+        if (out.size() >= 96) break;
+    }
+    return out.empty() ? std::string("unknown") : out;
+}
+
 void IngestMetrics::rows_rejected(std::string_view reason, std::uint64_t n) {
-    if (n > 0) rejected_.Add({{"reason", std::string(reason)}}).Increment(static_cast<double>(n));
+    if (n > 0) rejected_.Add({{"reason", reason_label(reason)}}).Increment(static_cast<double>(n));
 }
 
 void IngestMetrics::execute(std::string_view action, std::string_view outcome) {

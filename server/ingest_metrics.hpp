@@ -8,6 +8,7 @@
 #include <prometheus/registry.h>
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace lsr::server {
@@ -21,6 +22,9 @@ class IngestMetrics {
     // outcome: success | partial | failed | rejected_request | spool_full | unauthorized
     void execute(std::string_view action, std::string_view outcome);
     void destination_not_ready(std::string_view destination, std::uint64_t n);
+
+    // The reason as a label value: digit runs become "N", at most 96 characters.
+    static std::string reason_label(std::string_view reason);
 
   private:
     prometheus::Counter& accepted_;
