@@ -444,17 +444,29 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
 
     void wait_for_delivery() {
         auto self = shared_from_this();
+        ack_deadline_ = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(ctx_.config.delivery.ack_delivered_timeout_ms);
         ack_timer_.emplace(ctx_.io);
-        ack_timer_->expires_after(std::chrono::milliseconds(ctx_.config.delivery.ack_delivered_timeout_ms));
-        ack_timer_->async_wait([self](const boost::system::error_code& ec) {
-            if (!ec) self->check_delivered(true);
-        });
-        // Armed before the listener can answer (and so cancel the timer) from an io thread.
+        poll_delivery();
+        // Armed before the listener can answer from an io thread.
         {
             std::lock_guard lock(waiter_->mutex);
             if (!ack_answered_) waiter_->on_change = [self] { self->check_delivered(false); };
         }
         check_delivered(false);
+    }
+
+    // A short poll rather than one long timer: a drain (SIGTERM) or the deadline gives the
+    // honest partial answer at once. Only this chain touches the timer, so it needs no cancel.
+    void poll_delivery() {
+        ack_timer_->expires_after(std::chrono::milliseconds(100));
+        ack_timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+            if (ec || self->ack_answered_) return;
+            if (self->ctx_.draining.load() || std::chrono::steady_clock::now() >= self->ack_deadline_) {
+                return self->check_delivered(true);
+            }
+            self->poll_delivery();
+        });
     }
 
     void check_delivered(bool timed_out) {
@@ -473,9 +485,6 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
             std::lock_guard lock(waiter_->mutex);
             waiter_->on_change = nullptr;  // it holds this job
         }
-        asio::post(ctx_.io, [self = shared_from_this()] {
-            if (self->ack_timer_) self->ack_timer_->cancel();
-        });
         std::string msg = message_;
         bool ok = success_;
         if (all_settled && dead == 0) {
@@ -580,6 +589,7 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
     std::string request_id_;
     std::shared_ptr<ExecuteHandler::Waiter> waiter_;
     std::optional<asio::steady_timer> ack_timer_;
+    std::chrono::steady_clock::time_point ack_deadline_;
     std::atomic<bool> ack_answered_{false};
     std::chrono::steady_clock::time_point started_;
 };

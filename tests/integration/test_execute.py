@@ -439,6 +439,35 @@ class DownloadTlsTest(unittest.TestCase):
         self.assertEqual(self.plain.hits(url), 0)
 
 
+class AckDeliveredDrainTest(RelayCase):
+    relay_config = {"delivery": {"ack": "delivered", "ack_delivered_timeout_ms": 60000},
+                    "server": {"execute_keepalive_ms": 200, "drain_grace_ms": 10000}}
+
+    def test_sigterm_gives_the_waiting_execute_its_honest_answer(self):
+        import signal
+        import threading
+        self.segment.push_response(500, times=100000)
+        answer = {}
+
+        def call():
+            answer["result"] = self.execute("segment_event", payload(result(rows(2))))
+
+        t = threading.Thread(target=call)
+        t.start()
+        self.assertTrue(self.segment.wait_for_requests(1, timeout=10))
+        t0 = time.monotonic()
+        self.relay.proc.send_signal(signal.SIGTERM)
+        t.join(timeout=15)
+        self.assertFalse(t.is_alive())
+        self.assertLess(time.monotonic() - t0, 5)
+        status, _, data = answer["result"]
+        self.assertEqual(status, 200)
+        self.assertEqual(parse_answer(data), looker(
+            False, "2 rows: 2 accepted, 0 rejected. Delivered to Segment so far: 0 of 2 events; "
+                   "the others are still queued and will be delivered."))
+        self.assertEqual(self.relay.proc.wait(timeout=15), 0)
+
+
 class KeepaliveTest(RelayCase):
     relay_config = {"server": {"execute_keepalive_ms": 100}}
 
