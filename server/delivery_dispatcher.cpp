@@ -303,8 +303,7 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
         const std::int64_t t = now();
         const int status = r.ec ? 0 : r.status;
         const DeliveryAction action = DeliveryOutcome::classify(status, b->events);
-        metrics.on_answer(DeliveryOutcome::status_class(status), b->events,
-                          static_cast<double>(r.duration.count()) / 1e6);
+        metrics.on_answer(status, b->events, static_cast<double>(r.duration.count()) / 1e6, t);
         const std::string detail = r.ec ? r.error : r.body_excerpt.substr(0, 160);
         const std::string reason = DeliveryOutcome::reason(status, detail);
         const std::string short_key = WriteKeyQueue::short_key(b->write_key);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "core/delivery_outcome.hpp"
 #include "server/spool.hpp"
 
 namespace lsr::server {
@@ -45,6 +46,9 @@ DeliveryMetrics::DeliveryMetrics(prometheus::Registry& r)
                                                                      1, 2.5, 5, 10, 30})),
       retry_after_seconds_(counter(r, "lsr_segment_retry_after_seconds_total",
                                    "Seconds of pause Segment asked for with Retry-After, summed")),
+      rate_limited_(counter(r, "lsr_segment_rate_limited_total", "429 answers from Segment")),
+      last_success_(gauge(r, "lsr_segment_last_success_timestamp_seconds",
+                          "Wall time of the last 2xx answer from Segment, seconds since the epoch")),
       queue_events_(gauge(r, "lsr_queue_events", "Events in the spool waiting for delivery")),
       queue_batches_(gauge(r, "lsr_queue_batches", "Batches in the spool waiting for delivery")),
       oldest_age_(gauge(r, "lsr_oldest_queued_event_age_seconds", "Age of the oldest queued event")),
@@ -52,11 +56,17 @@ DeliveryMetrics::DeliveryMetrics(prometheus::Registry& r)
       spool_file_bytes_(gauge(r, "lsr_spool_bytes", "Spool size in bytes", {{"kind", "file"}})),
       dead_letters_(gauge(r, "lsr_dead_letters", "Batches in the dead-letter table")) {}
 
-void DeliveryMetrics::on_answer(std::string_view status_class, std::uint32_t events, double seconds) {
-    const prometheus::Labels labels{{"status", std::string(status_class)}};
+void DeliveryMetrics::on_answer(int status, std::uint32_t events, double seconds, std::int64_t now_ms) {
+    const prometheus::Labels labels{{"status", std::string(core::DeliveryOutcome::status_class(status))}};
     batches_.Add(labels).Increment();
     events_.Add(labels).Increment(static_cast<double>(events));
     duration_.Observe(seconds);
+    if (status == 429) {
+        rate_limited_.Increment();
+    }
+    if (status >= 200 && status <= 299) {
+        last_success_.Set(static_cast<double>(now_ms) / 1000.0);
+    }
 }
 
 void DeliveryMetrics::on_retry(double retry_after_seconds) {

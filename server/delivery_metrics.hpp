@@ -7,6 +7,8 @@
 //   lsr_delivered_events_total               events Segment took (2xx)
 //   lsr_segment_request_duration_seconds     request latency histogram
 //   lsr_segment_retry_after_seconds_total    time the write keys were paused by Retry-After
+//   lsr_segment_rate_limited_total           429 answers
+//   lsr_segment_last_success_timestamp_seconds  wall time of the last 2xx (0: none yet)
 //   gauges from Spool::stats() on each poll: lsr_queue_events, lsr_queue_batches,
 //   lsr_oldest_queued_event_age_seconds, lsr_spool_bytes{kind="queued"|"file"}, lsr_dead_letters
 // Thread-safe (prometheus-cpp metrics are atomic).
@@ -29,7 +31,8 @@ class DeliveryMetrics {
   public:
     explicit DeliveryMetrics(prometheus::Registry& registry);
 
-    void on_answer(std::string_view status_class, std::uint32_t events, double seconds);
+    // status 0: no answer. `now_ms` (wall) stamps the last success.
+    void on_answer(int status, std::uint32_t events, double seconds, std::int64_t now_ms);
     void on_retry(double retry_after_seconds);  // 0 when no Retry-After
     void on_split();
     void on_dead_letter(std::string_view reason, std::uint32_t events);
@@ -45,6 +48,8 @@ class DeliveryMetrics {
     prometheus::Counter& delivered_;
     prometheus::Histogram& duration_;
     prometheus::Counter& retry_after_seconds_;
+    prometheus::Counter& rate_limited_;
+    prometheus::Gauge& last_success_;
     prometheus::Gauge& queue_events_;
     prometheus::Gauge& queue_batches_;
     prometheus::Gauge& oldest_age_;

@@ -316,6 +316,8 @@ TEST_CASE("DeliveryDispatcher: Retry-After pauses only that write key") {
     CHECK(last_beta < second_alpha);
     CHECK(last_beta - first_alpha < 900ms);
     CHECK(metric(f.registry, "lsr_segment_batches_total", "status", "4xx") == 1);
+    CHECK(metric(f.registry, "lsr_segment_rate_limited_total") == 1);
+    CHECK(metric(f.registry, "lsr_segment_last_success_timestamp_seconds") > 1.7e9);
 }
 
 TEST_CASE("DeliveryDispatcher: a 400 is split until the poisoned event stands alone") {
