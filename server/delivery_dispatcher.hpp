@@ -47,8 +47,14 @@ class DeliveryDispatcher {
     // settled batches add up to the events it spooled - count events, not batches.
     void set_settled_listener(std::function<void(const BatchSettled&)> listener);
 
-    // {"write_keys":[{"key":"abc…","queued_batches":..,"in_flight":..,"paused_until_ms":..,
-    //   "last_error":".."}], ...} - write keys shown only by a short prefix.
+    // {"stopping":false,"in_flight":N,"endpoint":"https://api.segment.io",
+    //  "spool":{"batches":..,"events":..,"bytes":..,"dead_letters":..,"oldest_event_age_s":..},
+    //  "write_keys":[{"key":"abcd…","due":true,"next_attempt_ms":..|null,"in_flight":..,
+    //    "paused_until_ms":..,"delivered_batches":..,"failed_attempts":..,
+    //    "dead_lettered_batches":..,"last_error":".."}]}
+    // Write keys are shown only by a 4-character prefix. Queue sizes are spool-wide (the
+    // Spool API has no per-key count); the per-key counters are since start. Refreshed on
+    // each poll and settle; cheap to call from any thread.
     std::string status_json();
 
     // Tests only, before start(): the wall clock (ms since the epoch) used for due times,
