@@ -24,11 +24,19 @@ std::optional<Batch> BatchBuilder::add(std::string_view event_json) {
     std::optional<Batch> done;
     if (!fits(event_json.size())) done = flush();
     if (current_.events > 0) current_.body.append(kSeparator);
-    if (current_.body.capacity() == 0) current_.body.reserve(limits_.max_bytes);
+    if (current_.body.capacity() == 0) {
+        current_.body = std::move(spare_);
+        current_.body.clear();
+        current_.body.reserve(limits_.max_bytes);
+    }
     current_.body.append(event_json);
     ++current_.events;
     oversized_ = event_json.size() > limits_.max_event_bytes;
     return done;
+}
+
+void BatchBuilder::recycle(std::string&& body) {
+    if (body.capacity() > spare_.capacity()) spare_ = std::move(body);
 }
 
 std::optional<Batch> BatchBuilder::flush() {

@@ -33,6 +33,9 @@ class BatchBuilder {
     // The body's capacity is reserved once per batch (max_bytes), so appending is cheap.
     std::optional<Batch> add(std::string_view event_json);
     std::optional<Batch> flush();  // the batch in progress, if any
+    // Hands a finished body back (after it was stored) so the next batch reuses its memory
+    // instead of faulting in a fresh max_bytes buffer.
+    void recycle(std::string&& body);
 
     std::uint32_t pending_events() const { return current_.events; }
     std::size_t pending_bytes() const { return current_.body.size(); }
@@ -43,6 +46,7 @@ class BatchBuilder {
     BatchLimits limits_;
     Batch current_;
     bool oversized_ = false;  // the current batch holds one event above max_event_bytes
+    std::string spare_;
 };
 
 }  // namespace lsr::core

@@ -26,7 +26,31 @@ std::error_code JsonDetailReader::scanner_error(std::error_code ec) {
 }
 
 std::error_code JsonDetailReader::feed(std::string_view chunk) {
+    copy_.assign(chunk.data(), chunk.size());
+    copy_.append(17, '\0');  // the terminator and RapidJSON's SSE4.2 over-read
+    chunk_base_ = chunk.data();
+    copy_usable_ = true;
     return scanner_error(scanner_.feed(chunk));
+}
+
+// A row whole in this chunk is parsed once, in situ in the copy, instead of being scanned
+// and then parsed. Anything unusual (a row cut by the chunk end, invalid JSON, deep
+// nesting) returns 0 and takes the scanner's path, which decides exactly as before.
+std::size_t JsonDetailReader::consume_direct(std::string_view rest, int tag, std::error_code& ec) {
+    if (tag != kRow || !copy_usable_) return 0;
+    const auto offset = static_cast<std::size_t>(rest.data() - chunk_base_);
+    std::size_t consumed = 0;
+    const rapidjson::Value* row = parser_.parse_prefix(copy_.data() + offset, row_depth_budget_, consumed);
+    if (!row) {
+        copy_usable_ = false;  // the failed parse may have written into the copy
+        return 0;
+    }
+    if (consumed > max_row_bytes_) {
+        ec = CoreError::too_large;
+        return 0;
+    }
+    ec = row->IsObject() ? consumer_.on_row(*row, true) : consumer_.on_bad_row("row is not an object");
+    return consumed;
 }
 std::error_code JsonDetailReader::finish() {
     return scanner_error(scanner_.finish());
@@ -44,7 +68,12 @@ JsonSpanScanner::Decision JsonDetailReader::on_value_start(const JsonSpanScanner
         if (s.key == "data" && s.first == '[') return {Action::descend, kData};
         return {};
     }
-    if (s.depth == 2 && s.parent_tag == kData) return {Action::capture, kRow, max_row_bytes_};
+    if (s.depth == 2 && s.parent_tag == kData) {
+        row_depth_budget_ = JsonSpanScanner::kDefaultMaxDepth - s.depth;  // as the scanner allows
+        JsonSpanScanner::Decision d{Action::capture, kRow, max_row_bytes_};
+        d.direct = true;
+        return d;
+    }
     return {};
 }
 

@@ -21,6 +21,7 @@ class JsonDetailReader final : public ResultReader, private JsonSpanScanner::Han
     std::error_code on_value_end(std::string_view captured, std::uint64_t begin, std::uint64_t end,
                                  int tag) override;
     std::error_code on_value_bytes(std::string_view bytes) override;
+    std::size_t consume_direct(std::string_view rest, int tag, std::error_code& ec) override;
     std::error_code scanner_error(std::error_code ec);
 
     RowConsumer& consumer_;
@@ -29,6 +30,11 @@ class JsonDetailReader final : public ResultReader, private JsonSpanScanner::Han
     JsonSpanScanner scanner_;
     bool fatal_reported_ = false;
     bool root_is_object_ = false;
+    // Rows that lie whole in a chunk are parsed straight from a writable copy of it.
+    std::string copy_;
+    const char* chunk_base_ = nullptr;
+    bool copy_usable_ = false;
+    std::size_t row_depth_budget_ = 0;
 };
 
 }  // namespace lsr::core

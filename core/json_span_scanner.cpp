@@ -113,7 +113,7 @@ std::error_code JsonSpanScanner::step_structure(std::string_view chunk, std::siz
         case State::value_or_close:
             if (is_space(c)) break;
             if (c == ']' && state_ == State::value_or_close) return close_container(c, i++);
-            return start_value(chunk, i++);
+            return start_value(chunk, i);
         case State::key_or_close:
         case State::key:
             if (is_space(c)) break;
@@ -165,7 +165,8 @@ std::error_code JsonSpanScanner::step_structure(std::string_view chunk, std::siz
     return {};
 }
 
-std::error_code JsonSpanScanner::start_value(std::string_view chunk, std::size_t i) {
+// Consumes the value's first byte (or, when the handler reads it directly, the whole value).
+std::error_code JsonSpanScanner::start_value(std::string_view chunk, std::size_t& i) {
     const char c = chunk[i];
     if (c != '{' && c != '[' && c != '"' &&
         !(c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' || c == 'n'))
@@ -182,6 +183,17 @@ std::error_code JsonSpanScanner::start_value(std::string_view chunk, std::size_t
         start.parent_tag = top.tag;
     }
     const Decision d = handler_.on_value_start(start);
+    if (d.direct && d.action == Action::capture && (c == '{' || c == '[')) {
+        std::error_code ec;
+        const std::size_t used = handler_.consume_direct(chunk.substr(i), d.tag, ec);
+        if (ec) return ec;
+        if (used > 0) {
+            i += used;
+            value_done();
+            return {};
+        }
+    }
+    const std::size_t at = i++;
     if (d.action == Action::descend && (c == '{' || c == '[')) {
         if (frames_.size() + 1 > max_depth_) return CoreError::too_deep;
         frames_.push_back(Frame{c == '{', d.tag, 0, start.offset});
@@ -192,7 +204,7 @@ std::error_code JsonSpanScanner::start_value(std::string_view chunk, std::size_t
     tag_ = d.tag;
     limit_ = d.limit;
     begin_ = start.offset;
-    start_ = i;
+    start_ = at;
     buffer_.clear();
     in_string_ = false;
     escape_ = false;

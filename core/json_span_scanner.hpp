@@ -36,6 +36,9 @@ class JsonSpanScanner {
         Action action = Action::skip;
         int tag = 0;  // reported back in on_value_end and as parent_tag of children
         std::size_t limit = std::numeric_limits<std::size_t>::max();  // capture size cap
+        // capture of a container only: offer the handler the rest of the chunk first
+        // (Handler::consume_direct), so a value that lies whole in the chunk is read once.
+        bool direct = false;
     };
 
     class Handler {
@@ -51,9 +54,19 @@ class JsonSpanScanner {
         // and descended values) and its byte range [begin, end) in the document.
         virtual std::error_code on_value_end(std::string_view captured, std::uint64_t begin,
                                              std::uint64_t end, int tag) = 0;
+        // Decision::direct: `rest` starts at the value and runs to the end of the chunk. Returns
+        // the value's length when the handler read the whole value itself (on_value_end is then
+        // not called), 0 to let the scanner capture it as usual.
+        virtual std::size_t consume_direct(std::string_view rest, int tag, std::error_code& ec) {
+            (void)rest;
+            (void)tag;
+            (void)ec;
+            return 0;
+        }
     };
 
-    explicit JsonSpanScanner(Handler& handler, std::size_t max_depth = 256);
+    static constexpr std::size_t kDefaultMaxDepth = 256;
+    explicit JsonSpanScanner(Handler& handler, std::size_t max_depth = kDefaultMaxDepth);
 
     std::error_code feed(std::string_view chunk);
     std::error_code finish();
@@ -81,7 +94,7 @@ class JsonSpanScanner {
     };
 
     std::error_code step_structure(std::string_view chunk, std::size_t& i);
-    std::error_code start_value(std::string_view chunk, std::size_t i);
+    std::error_code start_value(std::string_view chunk, std::size_t& i);
     std::error_code close_container(char c, std::size_t i);
     std::error_code run_fast(std::string_view chunk, std::size_t& i);
     bool scan_string(std::string_view chunk, std::size_t& i);

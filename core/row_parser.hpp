@@ -17,6 +17,13 @@ class RowParser {
     // nullptr on failure, with a reason for the row's rejection.
     const rapidjson::Value* parse(std::string_view text, std::string& reason);
 
+    // Parses the one JSON value at the start of `text` in situ (the text is modified; it
+    // must end with a NUL and 16 more bytes of padding) and sets `consumed` to its length.
+    // nullptr when the text does not start with a complete value nested at most
+    // `max_depth` deep: the caller then takes the careful path, so any failure here only
+    // costs time.
+    const rapidjson::Value* parse_prefix(char* text, std::size_t max_depth, std::size_t& consumed);
+
   private:
     static constexpr std::size_t kBufferBytes = 64 * 1024;
     std::unique_ptr<char[]> buffer_;

@@ -84,3 +84,17 @@ TEST_CASE("batch envelope: build, count, list and split", "[batch]") {
     CHECK(one == "{\"a\":1}");
     CHECK(none.empty());
 }
+
+TEST_CASE("batch builder: a recycled body is reused for the next batch", "[batch]") {
+    BatchBuilder b(BatchLimits{2, 475000, 32000, 512});
+    CHECK_FALSE(b.add("{\"a\":1}"));
+    CHECK_FALSE(b.add("{\"a\":2}"));
+    auto first = b.add("{\"a\":3}");
+    REQUIRE(first);
+    b.recycle(std::move(first->body));
+    CHECK_FALSE(b.add("{\"a\":4}"));
+    auto second = b.flush();
+    REQUIRE(second);
+    CHECK(second->body == "{\"a\":3},\n{\"a\":4}");
+    CHECK_FALSE(b.add("{\"a\":5}"));
+}
