@@ -140,3 +140,20 @@ TEST_CASE("formats: a row above the row limit stops the run with a message", "[f
     CHECK(run.ec);
     CHECK(run.error == "A row of the result is larger than 100 bytes.");
 }
+
+TEST_CASE("formats: nesting limits hold whether a row is parsed whole or scanned in pieces", "[formats]") {
+    const auto doc = [](int depth) {
+        return R"({"fields":{"dimensions":[{"name":"u.id","tags":["user_id"]},{"name":"u.x"}]},"data":[)"
+               R"({"u.id":{"value":1},"u.x":{"value":)" +
+               std::string(static_cast<std::size_t>(depth), '[') +
+               std::string(static_cast<std::size_t>(depth), ']') + "}}]}";
+    };
+    for (std::size_t chunk : {std::size_t(0), std::size_t(7)}) {
+        auto ok = run_mapper(standard_options(), ResultFormat::json_detail, doc(200), chunk);
+        CHECK_FALSE(ok.ec);
+        CHECK(ok.summary.accepted == 1);
+        auto deep = run_mapper(standard_options(), ResultFormat::json_detail, doc(400), chunk);
+        CHECK(deep.ec);
+        CHECK(deep.error.find("nesting too deep") != std::string::npos);
+    }
+}
