@@ -307,6 +307,11 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
         const std::string detail = r.ec ? r.error : r.body_excerpt.substr(0, 160);
         const std::string reason = DeliveryOutcome::reason(status, detail);
         const std::string short_key = WriteKeyQueue::short_key(b->write_key);
+        if (status == 0 || status == 429 || status >= 500) {
+            queue(b->write_key).state.on_congestion();
+        } else if (action == DeliveryAction::done) {
+            queue(b->write_key).state.on_success();
+        }
         switch (action) {
             case DeliveryAction::done:
                 return settle_delivered(b);
@@ -513,6 +518,7 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
                                                   ? std::string("null")
                                                   : std::to_string(s.next_due_ms()));
             out += ",\"in_flight\":" + std::to_string(s.in_flight());
+            out += ",\"in_flight_limit\":" + std::to_string(s.in_flight_limit());
             out += ",\"paused_until_ms\":" + std::to_string(s.paused(t) ? s.paused_until_ms() : 0);
             out += ",\"delivered_batches\":" + std::to_string(s.delivered_batches);
             out += ",\"failed_attempts\":" + std::to_string(s.failed_attempts);

@@ -49,7 +49,7 @@ class DeliveryDispatcher {
 
     // {"stopping":false,"in_flight":N,"endpoint":"https://api.segment.io",
     //  "spool":{"batches":..,"events":..,"bytes":..,"dead_letters":..,"oldest_event_age_s":..},
-    //  "write_keys":[{"key":"abcd…","due":true,"next_attempt_ms":..|null,"in_flight":..,
+    //  "write_keys":[{"key":"abcd…","due":true,"next_attempt_ms":..|null,"in_flight":..,"in_flight_limit":..,
     //    "paused_until_ms":..,"delivered_batches":..,"failed_attempts":..,
     //    "dead_lettered_batches":..,"last_error":".."}]}
     // Write keys are shown only by a 4-character prefix. Queue sizes are spool-wide (the

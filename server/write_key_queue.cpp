@@ -9,7 +9,8 @@ namespace lsr::server {
 WriteKeyQueue::WriteKeyQueue(std::string write_key, const config::WriteKeyLimits& limits, std::int64_t now_ms)
     : write_key_(std::move(write_key)),
       bucket_(limits.requests_per_second, limits.burst, now_ms),
-      max_in_flight_(std::max<std::uint32_t>(limits.max_in_flight, 1)) {}
+      max_in_flight_(std::max<std::uint32_t>(limits.max_in_flight, 1)),
+      limit_(max_in_flight_) {}
 
 std::string WriteKeyQueue::short_key(const std::string& write_key) {
     if (write_key.size() <= 4) {
@@ -22,10 +23,10 @@ std::size_t WriteKeyQueue::capacity(std::int64_t now_ms, bool* tokens_limited) {
     if (tokens_limited != nullptr) {
         *tokens_limited = false;
     }
-    if (paused(now_ms) || in_flight_ >= max_in_flight_) {
+    if (paused(now_ms) || in_flight_ >= limit_) {
         return 0;
     }
-    const std::size_t slots = max_in_flight_ - in_flight_;
+    const std::size_t slots = limit_ - in_flight_;
     if (bucket_.unlimited()) {
         return slots;
     }

@@ -1,9 +1,12 @@
 // The delivery state of one write key: its own token bucket (cfg.per_write_key), its own cap
 // on requests in flight, its own pause until a Retry-After ends, and what is known of its
-// due batches. No I/O and no clock: the dispatcher passes the time (wall ms) in. Used on the
-// dispatcher's strand only.
+// due batches. The in-flight cap adapts (AIMD): it starts at max_in_flight, halves on a
+// congestion answer (429, 5xx, no answer) and grows by one per success, between 1 and
+// max_in_flight, so a struggling endpoint gets fewer parallel requests from this key. No I/O and no clock:
+// the dispatcher passes the time (wall ms) in. Used on the dispatcher's strand only.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -37,6 +40,12 @@ class WriteKeyQueue {
     }
     std::uint32_t in_flight() const { return in_flight_; }
     std::uint32_t max_in_flight() const { return max_in_flight_; }
+    std::uint32_t in_flight_limit() const { return limit_; }
+    // AIMD on the in-flight cap: true for 429, 5xx and no answer; false for a 2xx.
+    void on_congestion() { limit_ = std::max<std::uint32_t>(1, limit_ / 2); }
+    void on_success() {
+        if (limit_ < max_in_flight_) ++limit_;
+    }
 
     // Pause the whole key (Retry-After); a later, shorter pause never shortens it.
     void pause_until(std::int64_t until_ms);
@@ -60,6 +69,7 @@ class WriteKeyQueue {
     std::string write_key_;
     core::TokenBucket bucket_;
     std::uint32_t max_in_flight_;
+    std::uint32_t limit_;
     std::uint32_t in_flight_ = 0;
     std::int64_t paused_until_ms_ = 0;
     std::int64_t next_due_ms_ = 0;  // unknown at first: look now
