@@ -85,6 +85,7 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
         WriteKeyQueue state;
         asio::steady_timer timer;
         std::int64_t wake_at = WriteKeyQueue::kNever;
+        bool hinted = false;  // batches became due while a lease was under way
     };
 
     Impl(asio::io_context& io_ctx, const config::SegmentConfig& segment_cfg,
@@ -281,12 +282,26 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
         q.state.leasing = false;
         if (batches.size() < asked) {
             q.state.refund(asked - batches.size());
-            q.state.set_next_due(WriteKeyQueue::kNever);  // none due now; polls and settles tell more
+            // None due as of the lease's read. Unless batches were announced meanwhile (their
+            // commit may postdate that read), wait for polls and settles to tell more.
+            if (!q.hinted) {
+                q.state.set_next_due(WriteKeyQueue::kNever);
+            }
         }
+        q.hinted = false;
         for (auto& b : batches) {
             send(q, std::make_shared<SpoolBatch>(std::move(b)));
         }
+        pump(key);  // more may be due, with slots and tokens left
         refresh_status();
+    }
+
+    // Something became due at `ms` (a notify, a split, a reschedule).
+    void hint_due(Queue& q, std::int64_t ms) {
+        q.state.lower_next_due(ms);
+        if (q.state.leasing) {
+            q.hinted = true;
+        }
     }
 
     void send(Queue& q, std::shared_ptr<SpoolBatch> batch) {
@@ -396,7 +411,7 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
                      q.state.last_error = reason;
                      if (!self->spool_failed(ec, "reschedule", *b)) {
                          self->metrics.on_retry(retry_after_s);
-                         q.state.lower_next_due(next_ms);
+                         self->hint_due(q, next_ms);
                      }
                      self->after_settle(q);
                  });
@@ -421,7 +436,7 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
                 q.state.last_error = reason;
                 if (!self->spool_failed(ec, "split", *b)) {
                     self->metrics.on_split();
-                    q.state.lower_next_due(self->now());  // both halves are due now
+                    self->hint_due(q, self->now());  // both halves are due now
                 }
                 self->after_settle(q);
             });
@@ -588,7 +603,7 @@ void DeliveryDispatcher::notify(std::string_view write_key) {
             return;
         }
         Impl::Queue& q = self->queue(key);
-        q.state.lower_next_due(self->now());
+        self->hint_due(q, self->now());
         self->pump(key);
     });
 }
