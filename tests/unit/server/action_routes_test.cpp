@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -165,6 +166,9 @@ struct Relay {
     }
     ~Relay() {
         workers.join();
+        std::promise<void> stopped;
+        dispatcher->stop([&stopped] { stopped.set_value(); });
+        stopped.get_future().wait_for(std::chrono::seconds(10));
         guard.reset();
         io.stop();
         io_thread.join();
