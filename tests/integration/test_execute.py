@@ -318,6 +318,21 @@ class ExecuteTest(RelayCase):
         self.assertGreaterEqual(len(self.segment.requests_snapshot()), 3)
         self.assertEqual(len(self.segment.message_id_counts()), 6000)
 
+    def test_large_pushed_body_with_content_length(self):
+        # About 3.5 MB with a Content-Length header, as Looker pushes big attachments. The
+        # listener must apply the execute route's limit (server.limits.max_body_bytes), not
+        # Beast's 1 MB default, already while it reads the header.
+        res = result(rows(20000))
+        size = len(json.dumps(payload(res)))
+        try:
+            status, _, data = self.execute("segment_event", payload(res))
+        except OSError as e:
+            self.fail("the listener closed the connection on a %d-byte execute body (%s): its header "
+                      "parser still has Beast's 1 MB default body limit" % (size, e))
+        self.assertEqual(status, 200, "a %d-byte execute body was refused: %r" % (size, data[:200]))
+        self.assertEqual(parse_answer(data), looker(True, "20000 rows: 20000 accepted, 0 rejected."))
+        self.assertTrue(self.segment.wait_for_events(20000, timeout=60))
+
     def test_resent_delivery_keeps_message_ids(self):
         res = result(rows(3))
         headers = {"X-Looker-Webhook-Id": "delivery-77"}
