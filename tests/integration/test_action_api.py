@@ -236,5 +236,30 @@ class ActionApiTest(unittest.TestCase):
         self.assertEqual(out.stdout, "")
 
 
+class ActionApiConfigTest(unittest.TestCase):
+    """hub.actions limits what is offered; RELAY_HUB_TOKENS adds accepted tokens."""
+
+    def test_configured_actions_and_environment_tokens(self):
+        relay = Relay({"hub": {"actions": ["segment_group"]}},
+                      env={"RELAY_HUB_TOKENS": "env-token-one,env-token-two"})
+        with relay:
+            for token in ("env-token-one", "env-token-two", hub_token()):
+                status, _, data = relay.request("POST", "/", headers={"Authorization": 'Token token="%s"' % token})
+                self.assertEqual(status, 200, token)
+                self.assertEqual([i["name"] for i in json.loads(data)["integrations"]], ["segment_group"])
+            status, _, data = relay.request("POST", "/actions/segment_event", headers=hub_headers())
+            self.assertEqual(status, 404)
+            self.assertEqual(json.loads(data), {"success": False, "error": "No action found with name segment_event."})
+            status, _, _ = relay.request("POST", "/", headers={"Authorization": 'Token token="env-token"'})
+            self.assertEqual(status, 403)
+
+    def test_without_secret_or_tokens_everything_is_forbidden(self):
+        relay = Relay({"hub": {"secret": ""}}, env={"RELAY_HUB_SECRET": ""})
+        with relay:
+            status, _, data = relay.request("POST", "/", headers=hub_headers(token=hub_token(secret="")))
+            self.assertEqual(status, 403)
+            self.assertEqual(json.loads(data), INVALID_AUTH)
+
+
 if __name__ == "__main__":
     unittest.main()
