@@ -109,6 +109,17 @@ void SegmentClient::send(SegmentSend request, Handler handler) {
 }
 
 void SegmentClient::dispatch(std::shared_ptr<SegmentConnection> conn, SegmentSend request, Handler handler) {
+    // Envelope and gzip (milliseconds for a full batch) run on the connection's strand, so
+    // requests are prepared in parallel on the io threads, not on the caller's strand.
+    auto ex = conn->executor();
+    asio::post(
+        ex, [this, conn = std::move(conn), request = std::move(request), h = std::move(handler)]() mutable {
+            prepare_and_send(std::move(conn), std::move(request), std::move(h));
+        });
+}
+
+void SegmentClient::prepare_and_send(std::shared_ptr<SegmentConnection> conn, SegmentSend request,
+                                     Handler handler) {
     // The envelope is built now, when a connection is ready, so sentAt is the attempt's time.
     std::string body = envelope(request.body, iso8601_ms(wall_clock_()), request.write_key);
     request.body.clear();
@@ -156,10 +167,7 @@ void SegmentClient::release(std::shared_ptr<SegmentConnection> conn) {
         next = std::move(waiting_.front());
         waiting_.pop_front();
     }
-    // Not inline: the caller is inside the connection's completion path.
-    asio::post(io_, [this, conn = std::move(conn), next = std::move(next)]() mutable {
-        dispatch(std::move(conn), std::move(next.request), std::move(next.handler));
-    });
+    dispatch(std::move(conn), std::move(next.request), std::move(next.handler));  // posts: not inline
 }
 
 void SegmentClient::shutdown() {

@@ -64,6 +64,7 @@ class SegmentClient {
         Handler handler;
     };
     void dispatch(std::shared_ptr<SegmentConnection> conn, SegmentSend request, Handler handler);
+    void prepare_and_send(std::shared_ptr<SegmentConnection> conn, SegmentSend request, Handler handler);
     void release(std::shared_ptr<SegmentConnection> conn);
 
     boost::asio::io_context& io_;

@@ -61,6 +61,8 @@ class SegmentConnection : public std::enable_shared_from_this<SegmentConnection>
     void async_send(Request req, Handler handler);
     // Closes the socket; a send in progress completes with operation_aborted.
     void close();
+    // The connection's strand: work for its next request (envelope, gzip) can run there.
+    boost::asio::strand<boost::asio::io_context::executor_type> executor() const { return strand_; }
 
   private:
     void start();
