@@ -40,7 +40,8 @@ std::size_t JsonDetailReader::consume_direct(std::string_view rest, int tag, std
     if (tag != kRow || !copy_usable_) return 0;
     const auto offset = static_cast<std::size_t>(rest.data() - chunk_base_);
     std::size_t consumed = 0;
-    const rapidjson::Value* row = parser_.parse_prefix(copy_.data() + offset, row_depth_budget_, consumed);
+    const rapidjson::Value* row =
+        parser_.parse_prefix(copy_.data() + offset, rest, row_depth_budget_, consumed);
     if (!row) {
         copy_usable_ = false;  // the failed parse may have written into the copy
         return 0;

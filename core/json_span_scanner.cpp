@@ -74,7 +74,10 @@ std::error_code JsonSpanScanner::feed(std::string_view chunk) {
         } else {
             ec = step_structure(chunk, i);
         }
-        if (ec) return ec;
+        if (ec) {
+            offset_ = chunk_offset_ + i;  // where it went wrong, for the message
+            return ec;
+        }
     }
     offset_ = chunk_offset_ + chunk.size();
     return flush_partial(chunk);

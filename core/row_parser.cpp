@@ -1,10 +1,24 @@
 #include "core/row_parser.hpp"
 
+#include <rapidjson/encodedstream.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
+
+#include "core/byte_scan.hpp"
 
 namespace lsr::core {
 namespace {
+
+// RapidJSON's SSE4.2 in-situ string scan treats raw control characters differently
+// depending on the text's alignment (accepted at some offsets, an error at others). Text
+// holding any byte below 0x20 is therefore parsed through its plain byte-at-a-time path,
+// so a row's fate never depends on where it sat in a chunk.
+const ByteScan kControl("\x00\x1f", 2, true);
+
+bool has_control(std::string_view text) {
+    return kControl.find(text.data(), 0, text.size()) < text.size();
+}
 
 // Forwards the parse to the document, refusing to nest deeper than the scanner would
 // allow: the values are later walked recursively.
@@ -63,6 +77,12 @@ RowParser::RowParser()
 const rapidjson::Value* RowParser::parse(std::string_view text, std::string& reason) {
     doc_.SetNull();
     pool_.Clear();  // the previous row is gone; its value is never read again
+    if (has_control(text)) {
+        rapidjson::MemoryStream bytes(text.data(), text.size());
+        rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(bytes);
+        doc_.ParseStream<rapidjson::kParseDefaultFlags, rapidjson::UTF8<>>(stream);
+        return finish(reason);
+    }
     // In situ: strings stay in our copy of the text instead of being copied again into
     // the pool. UTF-8 is checked once, on the serialized event (EventValidator).
     // RapidJSON's SSE4.2 string scan reads whole aligned 16-byte blocks, so the copy
@@ -70,6 +90,10 @@ const rapidjson::Value* RowParser::parse(std::string_view text, std::string& rea
     text_.assign(text.data(), text.size());
     text_.append(17, '\0');
     doc_.ParseInsitu<rapidjson::kParseInsituFlag>(text_.data());
+    return finish(reason);
+}
+
+const rapidjson::Value* RowParser::finish(std::string& reason) {
     if (!doc_.HasParseError()) return &doc_;
     switch (doc_.GetParseError()) {
         case rapidjson::kParseErrorStringInvalidEncoding:
@@ -86,12 +110,16 @@ const rapidjson::Value* RowParser::parse(std::string_view text, std::string& rea
     return nullptr;
 }
 
-const rapidjson::Value* RowParser::parse_prefix(char* text, std::size_t max_depth, std::size_t& consumed) {
+const rapidjson::Value* RowParser::parse_prefix(char* text, std::string_view original, std::size_t max_depth,
+                                                std::size_t& consumed) {
     doc_.SetNull();  // forget the previous row before its memory is reused
     pool_.Clear();
     PrefixParse parse{text, max_depth};
     doc_.Populate(parse);
-    if (!parse.ok || parse.consumed == 0) return nullptr;
+    if (!parse.ok || parse.consumed == 0 || has_control(original.substr(0, parse.consumed))) {
+        doc_.SetNull();
+        return nullptr;
+    }
     consumed = parse.consumed;
     return &doc_;
 }

@@ -22,9 +22,13 @@ class RowParser {
     // nullptr when the text does not start with a complete value nested at most
     // `max_depth` deep: the caller then takes the careful path, so any failure here only
     // costs time.
-    const rapidjson::Value* parse_prefix(char* text, std::size_t max_depth, std::size_t& consumed);
+    // `original` is the same text, unmodified.
+    const rapidjson::Value* parse_prefix(char* text, std::string_view original, std::size_t max_depth,
+                                         std::size_t& consumed);
 
   private:
+    const rapidjson::Value* finish(std::string& reason);
+
     static constexpr std::size_t kBufferBytes = 64 * 1024;
     std::unique_ptr<char[]> buffer_;
     rapidjson::MemoryPoolAllocator<> pool_;

@@ -157,3 +157,20 @@ TEST_CASE("formats: nesting limits hold whether a row is parsed whole or scanned
         CHECK(deep.error.find("nesting too deep") != std::string::npos);
     }
 }
+
+TEST_CASE("formats: raw control characters get the same verdict wherever the row sits", "[formats]") {
+    const std::string fields = R"({"fields":{"dimensions":[{"name":"u.id","tags":["user_id"]}]},"data":[)";
+    const std::string bad_row =
+        "{\"u.id\":{\"value\":\"a\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\"}"
+        "}";
+    const std::string good_row = R"({"u.id":{"value":"b"}})";
+    for (std::size_t pad = 0; pad < 17; ++pad) {
+        const std::string doc = fields + std::string(pad, ' ') + bad_row + "," + good_row + "]}";
+        const auto whole = run_mapper(standard_options(), ResultFormat::json_detail, doc);
+        const auto split = run_mapper(standard_options(), ResultFormat::json_detail, doc, 3);
+        INFO("padding " << pad);
+        CHECK(whole.summary.rejected == split.summary.rejected);
+        CHECK(whole.sink.events == split.sink.events);
+        CHECK(whole.summary.accepted == 1);
+    }
+}
