@@ -99,7 +99,7 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
         if (ctx_.config.delivery.ack == config::AckMode::delivered)
             waiter_ = handler_->add_waiter(request_id_);
         auto self = shared_from_this();
-        asio::post(ctx_.workers, [self] { self->run(); });
+        asio::post(ctx_.workers, [self] { self->guarded([&] { self->run(); }); });
     }
 
     // EventSink
@@ -111,6 +111,42 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
 
   private:
     // ---- worker thread ------------------------------------------------------------------
+
+    // No exception may leave a worker task (it would end the process): one that escapes the
+    // pipeline stops the work and answers 500 (or, after the first newline, a failed looker body).
+    // `answer_now` false while a download is running: its end answers.
+    template <class F>
+    void guarded(F&& f, bool answer_now = true) {
+        try {
+            f();
+        } catch (const std::exception& e) {
+            internal(e.what(), answer_now);
+        } catch (...) {
+            internal("unknown exception", answer_now);
+        }
+    }
+
+    void internal(std::string_view what, bool answer_now) {
+        ctx_.log.error("execute: internal error", {{"request_id", request_id_}, {"error", what}});
+        internal_error_ = true;
+        stopped_ = true;
+        if (answer_now) answer_internal_error();
+    }
+
+    void answer_internal_error() {
+        handler_->metrics().execute(source_.label, "internal_error");
+        if (waiter_) handler_->remove_waiter(request_id_);
+        std::lock_guard lock(answer_mutex_);
+        if (answered_) return;
+        answered_ = true;
+        keepalive_.cancel();
+        if (streaming_) {
+            exchange_->end_stream(ExecuteHandler::looker_body(false, "Internal server error."));
+        } else {
+            exchange_->respond(http::status::internal_server_error,
+                               ExecuteHandler::error_body("Internal server error."));
+        }
+    }
 
     void run() {
         // A spool that is already full refuses the work before the body is even read.
@@ -283,15 +319,16 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
             [self](std::string_view chunk, LookerDownloader::Resume resume) {
                 // The chunk stays valid until resume is called, so it can be mapped on a worker.
                 asio::post(self->ctx_.workers, [self, chunk, resume = std::move(resume)] {
-                    self->consume(chunk);
+                    self->guarded([&] { self->consume(chunk); }, /*answer_now=*/false);
                     resume(!self->stopped_);
                 });
             },
             [self](DownloadOutcome outcome) {
                 asio::post(self->ctx_.workers, [self, outcome = std::move(outcome)] {
+                    if (self->internal_error_) return self->answer_internal_error();
                     if (!outcome.ok && self->failure_.empty() && !self->stopped_)
                         self->failure_ = outcome.error;
-                    self->end_of_data();
+                    self->guarded([&] { self->end_of_data(); });
                 });
             });
     }
@@ -581,6 +618,7 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
     core::BatchBuilder builder_;
     std::shared_ptr<LookerDownloader> downloader_;
     bool stopped_ = false;
+    bool internal_error_ = false;
     bool mapper_failed_ = false;
     std::string failure_;
     std::error_code spool_error_;
