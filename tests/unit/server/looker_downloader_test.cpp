@@ -249,3 +249,10 @@ TEST_CASE("LookerDownloader treats a redirect without Location as a failure", "[
     CHECK_FALSE(r.outcome.ok);
     CHECK(r.outcome.error == "There was an error with Action Hub calling back to Looker, status code: 302");
 }
+
+TEST_CASE("LookerDownloader reads a body that ends with the connection", "[looker_downloader]") {
+    OneShotServer server("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end");
+    auto r = download(loopback_cfg(), server.url("/eof"));
+    CHECK(r.outcome.ok);
+    CHECK(r.body == "until the end");
+}
