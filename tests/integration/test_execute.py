@@ -209,6 +209,25 @@ class ExecuteTest(RelayCase):
         self.assertEqual(parse_answer(data), looker(True, "2 rows: 2 accepted, 0 rejected."))
         self.assert_events_match_preview(res, "segment_event")
 
+    def test_attachment_already_parsed_as_an_object(self):
+        res = result(rows(2))
+        body = payload(res)
+        body["attachment"]["data"] = res  # defensively accepted: the JSON itself, not a string
+        status, _, data = self.execute("segment_event", body)
+        self.assertEqual(status, 200)
+        self.assertEqual(parse_answer(data), looker(True, "2 rows: 2 accepted, 0 rejected."))
+        self.assert_events_match_preview(res, "segment_event")
+
+    def test_string_ids_and_unicode_escapes(self):
+        res = result([("u-\u00e9", "caf\u00e9@example.com", "pro", 1)])
+        body = payload(res)
+        body["scheduled_plan"]["scheduled_plan_id"] = "17"
+        status, _, data = self.execute("segment_event", json.dumps(body, ensure_ascii=True))
+        self.assertEqual(parse_answer(data), looker(True, "1 row: 1 accepted, 0 rejected."))
+        events = self.assert_events_match_preview(res, "segment_event")
+        self.assertEqual(events[0]["userId"], "u-\u00e9")
+        self.assertEqual(events[0]["traits"]["email"], "caf\u00e9@example.com")
+
     def test_download_url_for_all_three_calls(self):
         cases = [("segment_event", result(rows(5)), None),
                  ("segment_track", result(rows(5)), "Signed Up"),
