@@ -94,6 +94,9 @@ void HttpSession::do_read_header() {
     if (deps_.draining.load() && !first_request_) return do_close();
     header_parser_.emplace();
     header_parser_->header_limit(deps_.cfg.limits.max_header_bytes);
+    // The body limit depends on the route, known only once the headers are read; the
+    // route's limit is applied in do_read_body.
+    header_parser_->body_limit(boost::none);
     // The first request gets the header deadline; later ones may idle on keep-alive first.
     const auto& l = deps_.cfg.limits;
     tcp().expires_after(std::chrono::milliseconds(

@@ -85,7 +85,16 @@ int RelayApp::run() {
 
     net::io_context io(static_cast<int>(cfg_.server.io_threads));
     net::thread_pool workers(cfg_.server.worker_threads);
-    DeliveryDispatcher dispatcher(io, cfg_.segment, cfg_.spool, *spool, log, *registry);
+    std::unique_ptr<DeliveryDispatcher> dispatcher_ptr;
+    try {
+        dispatcher_ptr =
+            std::make_unique<DeliveryDispatcher>(io, cfg_.segment, cfg_.spool, *spool, log, *registry);
+    } catch (const std::exception& e) {  // e.g. an unreadable segment.ca_file
+        log.error("cannot set up delivery to Segment", {{"error", e.what()}});
+        std::cerr << "looker-segment-relay: cannot set up delivery to Segment: " << e.what() << "\n";
+        return 1;
+    }
+    DeliveryDispatcher& dispatcher = *dispatcher_ptr;
     ServiceContext ctx{cfg_, log, *registry, io, workers, *spool, dispatcher, draining, started};
     register_operator_routes(router, ctx);
     register_action_routes(router, ctx);
