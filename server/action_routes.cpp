@@ -19,7 +19,7 @@ namespace {
 constexpr const char* kInvalidAuth = "Invalid 'Authorization' header.";
 
 struct ActionApi {
-    ActionApi(ServiceContext& c)
+    explicit ActionApi(ServiceContext& c)
         : ctx(c),
           catalog(c.config.hub.label, c.config.hub.base_url, c.config.hub.actions),
           auth(c.config.hub.secret, c.config.hub.tokens),

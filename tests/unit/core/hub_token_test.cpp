@@ -15,6 +15,13 @@ TEST_CASE("HubToken parses the Authorization header as the hub does", "[hub_toke
     CHECK_FALSE(HubToken::from_authorization(R"(Token token=")"));
     CHECK_FALSE(HubToken::from_authorization(R"(TOKEN TOKEN="abc")"));
     CHECK_FALSE(HubToken::from_authorization(R"(oken token="abc")"));
+    // The hub's pattern is unanchored and its capture greedy, up to the last quote.
+    CHECK(HubToken::from_authorization(R"(Bearer x, Token token="abc")") ==
+          std::optional<std::string_view>("abc"));
+    CHECK(HubToken::from_authorization(R"(Token token="a" b="c")") ==
+          std::optional<std::string_view>(R"(a" b="c)"));
+    // `[T|t]` is a character class, so a '|' matches too.
+    CHECK(HubToken::from_authorization(R"(|oken token="abc")") == std::optional<std::string_view>("abc"));
 }
 
 TEST_CASE("HubToken signs with HMAC-SHA512 in lower-case hex", "[hub_token]") {
