@@ -30,6 +30,15 @@ struct ActionApi {
     core::HubToken auth;
     std::shared_ptr<ExecuteHandler> execute;
 
+    // Runs on the headers alone, before the body is read.
+    std::optional<Refusal> admit(const http::request_header<>& header, std::string_view route) {
+        const auto value = header[http::field::authorization];
+        if (auth.verify_authorization(value)) return std::nullopt;
+        execute->metrics().execute(std::string(route), "unauthorized");
+        ctx.log.info("action hub: unauthorized", {{"route", route}, {"header_present", !value.empty()}});
+        return Refusal{http::status::forbidden, ExecuteHandler::error_body(kInvalidAuth)};
+    }
+
     bool authorized(HttpExchange& ex) {
         auto header = ex.header()[http::field::authorization];
         if (auth.verify_authorization(header)) return true;
@@ -125,14 +134,21 @@ void register_action_routes(Router& router, ServiceContext& ctx) {
     if (ctx.config.hub.secret.empty() && ctx.config.hub.tokens.empty()) {
         ctx.log.warn("action hub: no hub.secret and no hub.tokens: every Action API request will get 403");
     }
-    router.add(http::verb::post, "/", BodyKind::small,
-               [api](std::shared_ptr<HttpExchange> ex) { api->list(ex); });
-    router.add(http::verb::post, "/actions/{name}", BodyKind::small,
-               [api](std::shared_ptr<HttpExchange> ex) { api->definition(ex); });
-    router.add(http::verb::post, "/actions/{name}/form", BodyKind::small,
-               [api](std::shared_ptr<HttpExchange> ex) { api->form(ex); });
-    router.add(http::verb::post, "/actions/{name}/execute", BodyKind::large_file,
-               [api](std::shared_ptr<HttpExchange> ex) { api->run_execute(ex); });
+    auto admit = [api](std::string route) {
+        return [api, route](const http::request_header<>& h) { return api->admit(h, route); };
+    };
+    router.add(
+        http::verb::post, "/", BodyKind::small, [api](std::shared_ptr<HttpExchange> ex) { api->list(ex); },
+        admit("/"));
+    router.add(
+        http::verb::post, "/actions/{name}", BodyKind::small,
+        [api](std::shared_ptr<HttpExchange> ex) { api->definition(ex); }, admit("/actions/{name}"));
+    router.add(
+        http::verb::post, "/actions/{name}/form", BodyKind::small,
+        [api](std::shared_ptr<HttpExchange> ex) { api->form(ex); }, admit("/actions/{name}/form"));
+    router.add(
+        http::verb::post, "/actions/{name}/execute", BodyKind::large_file,
+        [api](std::shared_ptr<HttpExchange> ex) { api->run_execute(ex); }, admit("/actions/{name}/execute"));
 }
 
 }  // namespace lsr::server

@@ -139,6 +139,16 @@ void HttpSession::on_header(beast::error_code ec, std::size_t) {
     }
     route_label_ = m.route->pattern;
     const Route& route = *m.route;
+    if (route.admit) {
+        if (auto refusal = route.admit(header_parser_->get().base())) {
+            if (!header_parser_->is_done()) keep_alive_ = false;  // the unread body ends the connection
+            Answer a;
+            a.status = static_cast<unsigned>(refusal->status);
+            a.content_type = "application/json";
+            a.body = std::move(refusal->body);
+            return send(std::move(a));
+        }
+    }
     do_read_body(route, std::move(m));
 }
 

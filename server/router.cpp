@@ -41,8 +41,8 @@ bool match_pattern(std::string_view pattern, std::string_view path,
 
 }  // namespace
 
-void Router::add(http::verb method, std::string pattern, BodyKind body, Handler handler) {
-    routes_.push_back(Route{method, std::move(pattern), body, std::move(handler)});
+void Router::add(http::verb method, std::string pattern, BodyKind body, Handler handler, Admission admit) {
+    routes_.push_back(Route{method, std::move(pattern), body, std::move(handler), std::move(admit)});
 }
 
 RouteMatch Router::match(http::verb method, std::string_view path) const {

@@ -35,18 +35,28 @@ void register_webhook_routes(Router& router, ServiceContext& ctx) {
             ctx.log.warn("webhook route without a token: every request will get 403",
                          {{"route", route.path}});
         }
-        router.add(http::verb::post, route.path, BodyKind::large_file,
-                   [execute, source, token, &ctx](std::shared_ptr<HttpExchange> ex) {
-                       auto given = ex->header()["X-Looker-Webhook-Token"];
-                       if (token.empty() || !core::HubToken::constant_time_equal(given, token)) {
-                           execute->metrics().execute(source.label, "unauthorized");
-                           ctx.log.info("webhook: unauthorized",
-                                        {{"route", ex->route_label()}, {"remote", ex->remote_address()}});
-                           ex->respond(http::status::forbidden, ExecuteHandler::error_body(kInvalidToken));
-                           return;
-                       }
-                       execute->handle(ex, source);
-                   });
+        router.add(
+            http::verb::post, route.path, BodyKind::large_file,
+            [execute, source, token, &ctx](std::shared_ptr<HttpExchange> ex) {
+                auto given = ex->header()["X-Looker-Webhook-Token"];
+                if (token.empty() || !core::HubToken::constant_time_equal(given, token)) {
+                    execute->metrics().execute(source.label, "unauthorized");
+                    ctx.log.info("webhook: unauthorized",
+                                 {{"route", ex->route_label()}, {"remote", ex->remote_address()}});
+                    ex->respond(http::status::forbidden, ExecuteHandler::error_body(kInvalidToken));
+                    return;
+                }
+                execute->handle(ex, source);
+            },
+            [execute, label = source.label, token, &ctx,
+             path = route.path](const http::request_header<>& h) -> std::optional<Refusal> {
+                // Checked on the headers, so an unauthenticated body is never stored.
+                if (!token.empty() && core::HubToken::constant_time_equal(h["X-Looker-Webhook-Token"], token))
+                    return std::nullopt;
+                execute->metrics().execute(label, "unauthorized");
+                ctx.log.info("webhook: unauthorized", {{"route", path}});
+                return Refusal{http::status::forbidden, ExecuteHandler::error_body(kInvalidToken)};
+            });
     }
 }
 

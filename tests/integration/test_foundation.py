@@ -11,6 +11,8 @@ import unittest
 
 from harness import Relay, hub_headers, run_binary, wait_until
 
+AUTH_LINE = ("Authorization: %s\r\n" % hub_headers()["Authorization"]).encode()
+
 
 class OperatorEndpoints(unittest.TestCase):
     @classmethod
@@ -91,11 +93,20 @@ class OperatorEndpoints(unittest.TestCase):
     def test_body_over_the_limit(self):
         body = b"{" + b" " * 10000 + b"}"
         reply = self.relay.raw(
-            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-            % len(body) + body,
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+            % len(body) + AUTH_LINE + b"\r\n" + body,
             timeout=5,
         )
         self.assertTrue(reply.startswith(b"HTTP/1.1 413 "), reply[:80])
+
+    def test_unauthenticated_large_body_is_refused_before_it_is_read(self):
+        s = socket.create_connection(("127.0.0.1", self.relay.port), timeout=5)
+        s.sendall(b"POST /actions/segment_event/execute HTTP/1.1\r\nHost: x\r\n"
+                  b"Authorization: Token token=\"nope\"\r\nContent-Length: 500000000\r\n\r\n{")
+        reply = s.recv(4096)
+        s.close()
+        self.assertTrue(reply.startswith(b"HTTP/1.1 403 "), reply[:80])
+        self.assertIn(b'{"success":false,"error":"Invalid \'Authorization\' header."}', reply)
 
     def test_slow_headers_are_cut_off(self):
         s = socket.create_connection(("127.0.0.1", self.relay.port), timeout=10)
@@ -172,7 +183,7 @@ class Drain(unittest.TestCase):
         relay = Relay({"server": {"drain_grace_ms": 30000}}).start()
         try:
             s = socket.create_connection(("127.0.0.1", relay.port), timeout=10)
-            s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n" + AUTH_LINE + b"\r\n{")
             time.sleep(0.2)
             relay.proc.send_signal(signal.SIGTERM)
             relay.wait_log("draining", timeout=5)
