@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/config_loader.hpp"
+#include "core/text.hpp"
 #include "server/spool.hpp"
 #include "server/spool_salvage.hpp"
 
@@ -234,39 +235,6 @@ std::int64_t now_ms() {
         .count();
 }
 
-std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += ch;
-                }
-        }
-    }
-    return out + "\"";
-}
-
 // Never the whole write key: its first 4 characters and an ellipsis.
 std::string key_prefix(std::string_view key) {
     return std::string(key.substr(0, 4)) + "\u2026";
@@ -331,7 +299,7 @@ int cmd_stats(server::Spool& spool, const Options& o) {
     const std::int64_t now = now_ms();
     const std::int64_t oldest_age_ms = st.oldest_created_ms == 0 ? 0 : now - st.oldest_created_ms;
     if (o.json) {
-        std::cout << "{\"path\":" << json_string(spool.path()) << ",\"batches\":" << st.batches
+        std::cout << "{\"path\":" << core::json_string(spool.path()) << ",\"batches\":" << st.batches
                   << ",\"events\":" << st.events << ",\"bytes\":" << st.bytes
                   << ",\"max_bytes\":" << spool.max_bytes() << ",\"dead_letters\":" << st.dead_letters
                   << ",\"dead_letter_events\":" << st.dead_letter_events
@@ -363,8 +331,8 @@ int cmd_dead_letters(server::Spool& spool, const Options& o) {
         bool first = true;
         for (const auto& d : letters) {
             std::cout << (first ? "" : ",") << "{\"id\":" << d.id
-                      << ",\"write_key\":" << json_string(key_prefix(d.write_key))
-                      << ",\"status\":" << d.status << ",\"reason\":" << json_string(d.reason)
+                      << ",\"write_key\":" << core::json_string(key_prefix(d.write_key))
+                      << ",\"status\":" << d.status << ",\"reason\":" << core::json_string(d.reason)
                       << ",\"events\":" << d.events << ",\"attempts\":" << d.attempts
                       << ",\"created_ms\":" << d.created_ms << ",\"dead_ms\":" << d.dead_ms
                       << ",\"age_s\":" << (now - d.created_ms) / 1000 << "}";
@@ -465,8 +433,8 @@ int cmd_salvage(const Options& o) {
         std::cout << "{\"batches\":" << report.batches << ",\"events\":" << report.events
                   << ",\"dead_letters\":" << report.dead_letters << ",\"unreadable\":" << report.unreadable
                   << ",\"complete\":" << (report.complete ? "true" : "false")
-                  << ",\"error\":" << json_string(report.error) << ",\"notes\":" << json_string(report.notes)
-                  << "}\n";
+                  << ",\"error\":" << core::json_string(report.error)
+                  << ",\"notes\":" << core::json_string(report.notes) << "}\n";
     } else {
         std::cout << "salvaged " << report.batches << " batch(es) (" << report.events << " events) and "
                   << report.dead_letters << " dead letter(s) from " << *o.from << " into " << to->path()

@@ -5,22 +5,10 @@
 #include <cstdlib>
 
 #include "core/core_error.hpp"
+#include "core/text.hpp"
 
 namespace lsr::core {
-namespace {
-
-bool equals_ci(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 DelimitedReader::DelimitedReader(RowConsumer& consumer, char separator, bool quoting,
                                  const config::IdentityColumns& identity, std::size_t max_row_bytes)
@@ -29,31 +17,6 @@ DelimitedReader::DelimitedReader(RowConsumer& consumer, char separator, bool quo
       quoting_(quoting),
       identity_(identity),
       max_row_bytes_(max_row_bytes) {}
-
-bool DelimitedReader::is_json_number(std::string_view s) {
-    std::size_t i = 0;
-    auto digits = [&] {
-        const std::size_t from = i;
-        while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-        return i > from;
-    };
-    if (i < s.size() && s[i] == '-') ++i;
-    if (i < s.size() && s[i] == '0') {
-        ++i;
-    } else if (!digits()) {
-        return false;
-    }
-    if (i < s.size() && s[i] == '.') {
-        ++i;
-        if (!digits()) return false;
-    }
-    if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-        ++i;
-        if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-        if (!digits()) return false;
-    }
-    return i == s.size();
-}
 
 void DelimitedReader::end_field() {
     record_.push_back(std::move(field_));

@@ -25,8 +25,6 @@ class DelimitedReader final : public ResultReader {
     std::error_code feed(std::string_view chunk) override;
     std::error_code finish() override;
 
-    static bool is_json_number(std::string_view s);
-
   private:
     std::error_code end_record();
     std::error_code emit_row();

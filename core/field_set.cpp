@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/text.hpp"
+
 namespace lsr::core {
 namespace {
 
@@ -17,17 +19,6 @@ bool has_tag(const rapidjson::Value& field, std::string_view tag) {
     for (const auto& t : it->value.GetArray())
         if (t.IsString() && std::string_view(t.GetString(), t.GetStringLength()) == tag) return true;
     return false;
-}
-
-bool equals_ci(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
 }
 
 bool names_field(const Field& f, const std::string& wanted) {

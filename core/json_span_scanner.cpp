@@ -5,6 +5,7 @@
 
 #include "core/byte_scan.hpp"
 #include "core/core_error.hpp"
+#include "core/text.hpp"
 
 namespace lsr::core {
 namespace {
@@ -22,33 +23,8 @@ bool is_literal_char(char c) {
 }
 
 // A JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-bool is_number(std::string_view s) {
-    std::size_t i = 0;
-    auto digits = [&] {
-        std::size_t from = i;
-        while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-        return i > from;
-    };
-    if (i < s.size() && s[i] == '-') ++i;
-    if (i < s.size() && s[i] == '0') {
-        ++i;
-    } else if (!digits()) {
-        return false;
-    }
-    if (i < s.size() && s[i] == '.') {
-        ++i;
-        if (!digits()) return false;
-    }
-    if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-        ++i;
-        if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-        if (!digits()) return false;
-    }
-    return i == s.size();
-}
-
 bool is_valid_literal(std::string_view s) {
-    return s == "true" || s == "false" || s == "null" || is_number(s);
+    return s == "true" || s == "false" || s == "null" || is_json_number(s);
 }
 
 // Bytes that end a run of plain string content, and those that matter inside a skipped

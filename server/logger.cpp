@@ -5,41 +5,11 @@
 #include <cstdio>
 #include <ctime>
 
+#include "core/text.hpp"
+
 namespace lsr::server {
 
 namespace {
-
-void append_escaped(std::string& out, std::string_view s) {
-    out += '"';
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += static_cast<char>(c);
-                }
-        }
-    }
-    out += '"';
-}
 
 std::string now_iso() {
     using namespace std::chrono;
@@ -86,13 +56,13 @@ void Logger::log(LogLevel level, std::string_view msg, std::initializer_list<Fie
     line += "\",\"level\":\"";
     line += level_name(level);
     line += "\",\"msg\":";
-    append_escaped(line, msg);
+    core::append_json_string(line, msg);
     for (const auto& [key, value] : fields) {
         line += ',';
-        append_escaped(line, key);
+        core::append_json_string(line, key);
         line += ':';
         if (const auto* s = std::get_if<std::string_view>(&value)) {
-            append_escaped(line, *s);
+            core::append_json_string(line, *s);
         } else if (const auto* i = std::get_if<std::int64_t>(&value)) {
             line += std::to_string(*i);
         } else if (const auto* d = std::get_if<double>(&value)) {
