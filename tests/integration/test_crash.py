@@ -25,6 +25,8 @@ ROWS_PER_EXECUTE = 100
 EXECUTES = 30            # 3,000 rows
 BATCH_EVENTS = 1         # one event per batch: 3,000 batches
 MIN_KILLS = 20
+MAX_ATTEMPTS = 40        # per execute: bounded even if the relay keeps failing
+DEADLINE_S = 300
 
 
 def post_execute(relay, body, out):
@@ -69,11 +71,13 @@ class CrashRestart(unittest.TestCase):
         kills = 0
         acknowledged = []
         try:
+            started = time.monotonic()
             relay.start()
             if segment_outage:
                 stub.push_response(503, times=100000)  # down until cleared below
             for index, body in enumerate(bodies):
-                while True:
+                for attempt in range(MAX_ATTEMPTS):
+                    self.assertLess(time.monotonic() - started, DEADLINE_S, "the scenario ran out of time")
                     out = {}
                     t = threading.Thread(target=post_execute, args=(relay, body, out))
                     t.start()
@@ -90,6 +94,9 @@ class CrashRestart(unittest.TestCase):
                         break
                     if out.get("status") not in (None, 200):
                         self.fail("execute answered %s: %s" % (out.get("status"), out.get("body")))
+                else:
+                    self.fail("execute %d never acknowledged in %d attempts; relay stderr: %s"
+                              % (index, MAX_ATTEMPTS, "".join(relay.stderr_lines[-20:])))
                 if segment_outage and index == EXECUTES // 2:
                     stub.clear_script()  # Segment is back
             self.assertGreaterEqual(kills, MIN_KILLS)
