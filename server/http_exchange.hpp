@@ -3,6 +3,11 @@
 // respond(), or begin_stream() + write_chunk()* + end_stream().
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/verb.hpp>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -10,22 +15,16 @@
 #include <string>
 #include <string_view>
 
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/beast/http/fields.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/status.hpp>
-#include <boost/beast/http/verb.hpp>
-
 namespace lsr::server {
 
 namespace http = boost::beast::http;
 
 class HttpExchange {
-public:
+  public:
     virtual ~HttpExchange() = default;
 
     virtual const http::request_header<>& header() const = 0;
-    virtual std::string_view path() const = 0;  // target without the query string
+    virtual std::string_view path() const = 0;                             // target without the query string
     virtual std::string_view path_param(std::string_view name) const = 0;  // "{name}" in the route
     virtual std::string_view remote_address() const = 0;
     virtual const std::string& route_label() const = 0;  // e.g. "/actions/{name}/execute"
@@ -45,7 +44,7 @@ public:
     virtual void write_chunk(std::string data) = 0;
     virtual void end_stream(std::string last_data) = 0;
 
-    virtual bool answered() const = 0;         // respond() or begin_stream() was called
+    virtual bool answered() const = 0;                    // respond() or begin_stream() was called
     virtual boost::asio::any_io_executor executor() = 0;  // the session's strand
 };
 

@@ -13,7 +13,7 @@ namespace lsr::server {
 enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3 };
 
 class Logger {
-public:
+  public:
     using Value = std::variant<std::string_view, std::int64_t, double, bool>;
     using Field = std::pair<std::string_view, Value>;
 
@@ -27,7 +27,7 @@ public:
     void error(std::string_view m, std::initializer_list<Field> f = {}) { log(LogLevel::error, m, f); }
     bool enabled(LogLevel level) const { return level >= level_; }
 
-private:
+  private:
     LogLevel level_;
     std::mutex mutex_;
 };

@@ -1,12 +1,12 @@
 // What route handlers get from the composition root (RelayApp). Non-owning.
 #pragma once
 
-#include <atomic>
-#include <chrono>
+#include <prometheus/registry.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <prometheus/registry.h>
+#include <chrono>
 
 #include "config/config.hpp"
 
@@ -20,11 +20,11 @@ struct ServiceContext {
     const config::Config& config;
     Logger& log;
     prometheus::Registry& registry;
-    boost::asio::io_context& io;           // network I/O threads
-    boost::asio::thread_pool& workers;     // CPU work: parsing and mapping payloads
+    boost::asio::io_context& io;        // network I/O threads
+    boost::asio::thread_pool& workers;  // CPU work: parsing and mapping payloads
     Spool& spool;
     DeliveryDispatcher& dispatcher;
-    const std::atomic<bool>& draining;     // true once SIGTERM arrived
+    const std::atomic<bool>& draining;  // true once SIGTERM arrived
     std::chrono::steady_clock::time_point started;
 };
 
