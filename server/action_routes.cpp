@@ -19,11 +19,11 @@ namespace {
 constexpr const char* kInvalidAuth = "Invalid 'Authorization' header.";
 
 struct ActionApi {
-    explicit ActionApi(ServiceContext& c)
+    ActionApi(ServiceContext& c, std::shared_ptr<ExecuteHandler> e)
         : ctx(c),
           catalog(c.config.hub.label, c.config.hub.base_url, c.config.hub.actions),
           auth(c.config.hub.secret, c.config.hub.tokens),
-          execute(ExecuteHandler::for_context(c)) {}
+          execute(std::move(e)) {}
 
     ServiceContext& ctx;
     core::ActionCatalog catalog;
@@ -129,8 +129,8 @@ struct ActionApi {
 
 }  // namespace
 
-void register_action_routes(Router& router, ServiceContext& ctx) {
-    auto api = std::make_shared<ActionApi>(ctx);
+void register_action_routes(Router& router, ServiceContext& ctx, std::shared_ptr<ExecuteHandler> execute) {
+    auto api = std::make_shared<ActionApi>(ctx, std::move(execute));
     if (ctx.config.hub.secret.empty() && ctx.config.hub.tokens.empty()) {
         ctx.log.warn("action hub: no hub.secret and no hub.tokens: every Action API request will get 403");
     }

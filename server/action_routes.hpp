@@ -5,11 +5,16 @@
 // {"success":false,"error":"Invalid 'Authorization' header."}.
 #pragma once
 
+#include <memory>
+
 #include "server/router.hpp"
 #include "server/service_context.hpp"
 
 namespace lsr::server {
 
-void register_action_routes(Router& router, ServiceContext& ctx);
+class ExecuteHandler;
+
+// `execute` is shared with the webhook routes (one settled listener for ack: delivered).
+void register_action_routes(Router& router, ServiceContext& ctx, std::shared_ptr<ExecuteHandler> execute);
 
 }  // namespace lsr::server

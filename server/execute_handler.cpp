@@ -675,19 +675,6 @@ ExecuteHandler::ExecuteHandler(ServiceContext& ctx) : ctx_(ctx), metrics_(ctx.re
     tls_ = LookerDownloader::make_tls_context(ctx.config.hub.download, tls_error_);
 }
 
-std::shared_ptr<ExecuteHandler> ExecuteHandler::for_context(ServiceContext& ctx) {
-    static std::mutex mutex;
-    static std::map<const ServiceContext*, std::weak_ptr<ExecuteHandler>> handlers;
-    std::lock_guard lock(mutex);
-    for (auto it = handlers.begin(); it != handlers.end();) {
-        it = it->second.expired() ? handlers.erase(it) : std::next(it);
-    }
-    if (auto existing = handlers[&ctx].lock()) return existing;
-    auto created = create(ctx);
-    handlers[&ctx] = created;
-    return created;
-}
-
 std::shared_ptr<ExecuteHandler> ExecuteHandler::create(ServiceContext& ctx) {
     auto handler = std::make_shared<ExecuteHandler>(ctx);
     if (!handler->tls_error_.empty()) {

@@ -39,10 +39,9 @@ struct ExecuteSource {
 
 class ExecuteHandler : public std::enable_shared_from_this<ExecuteHandler> {
   public:
-    // Installs the dispatcher's settled listener (for ack: delivered).
+    // Installs the dispatcher's settled listener (for ack: delivered), so make one per
+    // service and share it between the action and webhook routes.
     static std::shared_ptr<ExecuteHandler> create(ServiceContext& ctx);
-    // The one handler of `ctx` (action and webhook routes share it, and so the listener).
-    static std::shared_ptr<ExecuteHandler> for_context(ServiceContext& ctx);
 
     void handle(std::shared_ptr<HttpExchange> exchange, ExecuteSource source);
 

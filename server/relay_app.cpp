@@ -15,6 +15,7 @@
 
 #include "server/action_routes.hpp"
 #include "server/delivery_dispatcher.hpp"
+#include "server/execute_handler.hpp"
 #include "server/http_server.hpp"
 #include "server/logger.hpp"
 #include "server/operator_routes.hpp"
@@ -97,8 +98,9 @@ int RelayApp::run() {
     DeliveryDispatcher& dispatcher = *dispatcher_ptr;
     ServiceContext ctx{cfg_, log, *registry, io, workers, *spool, dispatcher, draining, started};
     register_operator_routes(router, ctx);
-    register_action_routes(router, ctx);
-    register_webhook_routes(router, ctx);
+    auto execute = ExecuteHandler::create(ctx);  // installs the dispatcher's settled listener
+    register_action_routes(router, ctx, execute);
+    register_webhook_routes(router, ctx, execute);
 
     SessionDeps deps{cfg_.server, router, server_metrics, log, draining, sessions, temp_dir};
     std::optional<net::ssl::context> tls;

@@ -19,9 +19,8 @@ bool any_identity(const config::IdentityColumns& c) {
 
 }  // namespace
 
-void register_webhook_routes(Router& router, ServiceContext& ctx) {
+void register_webhook_routes(Router& router, ServiceContext& ctx, std::shared_ptr<ExecuteHandler> execute) {
     if (ctx.config.webhooks.empty()) return;
-    auto execute = ExecuteHandler::for_context(ctx);
     for (const auto& route : ctx.config.webhooks) {
         ExecuteSource source;
         source.label = "webhook:" + (route.name.empty() ? route.path : route.name);

@@ -4,11 +4,15 @@
 // body goes through the same execute pipeline as the Action API.
 #pragma once
 
+#include <memory>
+
 #include "server/router.hpp"
 #include "server/service_context.hpp"
 
 namespace lsr::server {
 
-void register_webhook_routes(Router& router, ServiceContext& ctx);
+class ExecuteHandler;
+
+void register_webhook_routes(Router& router, ServiceContext& ctx, std::shared_ptr<ExecuteHandler> execute);
 
 }  // namespace lsr::server

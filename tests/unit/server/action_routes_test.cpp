@@ -141,6 +141,7 @@ struct Relay {
     std::unique_ptr<DeliveryDispatcher> dispatcher;
     std::atomic<bool> draining{false};
     std::unique_ptr<ServiceContext> ctx;
+    std::shared_ptr<ExecuteHandler> execute;
     Router router;
     std::thread io_thread;
 
@@ -160,8 +161,9 @@ struct Relay {
         dispatcher = std::make_unique<DeliveryDispatcher>(io, cfg.segment, cfg.spool, *spool, log, registry);
         ctx.reset(new ServiceContext{cfg, log, registry, io, workers, *spool, *dispatcher, draining,
                                      std::chrono::steady_clock::now()});
-        register_action_routes(router, *ctx);
-        register_webhook_routes(router, *ctx);
+        execute = ExecuteHandler::create(*ctx);
+        register_action_routes(router, *ctx, execute);
+        register_webhook_routes(router, *ctx, execute);
         io_thread = std::thread([this] { io.run(); });
     }
     ~Relay() {
