@@ -145,6 +145,12 @@ class RelayCase(unittest.TestCase):
         cls.segment.stop()
 
     def setUp(self):
+        if self.segment_up:
+            # Let the previous test's deliveries finish, so none lands in this test's record.
+            def idle():
+                status, body = self.relay.get_json("/status")
+                return body["queue"]["batches"] == 0 and body["delivery"]["in_flight"] == 0
+            wait_until(idle, timeout=15)
         self.segment.reset()
         self.segment.clear_script()
 
