@@ -171,7 +171,10 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
         options_.hidden_fields = request_.plan.hidden_fields;
         options_.plan_id = request_.plan.scheduled_plan_id;
         auto webhook_id = exchange_->header()["X-Looker-Webhook-Id"];
-        options_.run_id = webhook_id.empty() ? request_id_ : std::string(webhook_id);
+        // Results without ran_at (csv, txt, json) are told apart by Looker's delivery id when it
+        // sends one; otherwise by content alone, so a re-sent delivery is deduplicated by Segment
+        // rather than doubled (identical rows of one schedule within Segment's ~24 h window).
+        options_.run_id = std::string(webhook_id);
         options_.received_at_ms = wall_ms();
         options_.max_event_bytes = ctx_.config.segment.max_event_bytes;
 
