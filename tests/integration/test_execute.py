@@ -368,6 +368,16 @@ class ExecuteTest(RelayCase):
         counts = self.segment.message_id_counts()
         self.assertEqual(sorted(counts.values()), [2, 2, 2])
 
+    def test_logs_never_carry_write_keys_tokens_or_row_data(self):
+        self.execute("segment_event", payload(result(rows(3))))
+        self.assertTrue(self.segment.wait_for_events(3))
+        self.relay.request("POST", "/", headers={"Authorization": 'Token token="not-a-valid-token"'})
+        time.sleep(0.2)
+        text = json.dumps(self.relay.logs)
+        token = hub_headers()["Authorization"].split('"')[1]
+        for secret in (WRITE_KEY, token, token.split("/")[1], "not-a-valid-token", "@example.com"):
+            self.assertNotIn(secret, text)
+
     def test_metrics_count_rows_and_executes(self):
         before = self.relay.metric_value("lsr_rows_accepted_total") or 0
         self.execute("segment_event", payload(result(rows(2))))
