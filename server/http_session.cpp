@@ -214,13 +214,8 @@ void HttpSession::on_body(beast::error_code ec, RouteMatch match) {
     if (ec) return do_close();
     const Route& route = *match.route;
     if (file_parser_) {
-        std::uint64_t size = 0;
-        {
-            beast::error_code sec;
-            size = file_parser_->get().body().size();
-            file_parser_->get().body().close();
-            (void)sec;
-        }
+        const std::uint64_t size = file_parser_->get().body().size();
+        file_parser_->get().body().close();
         file_parser_.reset();
         std::string file = std::move(temp_file_);
         temp_file_.clear();
