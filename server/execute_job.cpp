@@ -388,7 +388,9 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
             head_.clear();
             feed(head);
         }
-        if (mapper_ && !stopped_) {
+        // After a failed read the input ended early: a half-read last row (a cut csv line,
+        // say) must not become an event, so the mapper is not asked to finish it.
+        if (mapper_ && !stopped_ && failure_.empty()) {
             if (mapper_->finish()) mapper_failed_ = true;
         }
         if (!stopped_) {

@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
@@ -57,7 +58,7 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
     using Clock = std::chrono::steady_clock;
 
     Impl(asio::io_context& io, const config::DownloadConfig& c, std::shared_ptr<ssl::context> t)
-        : cfg(c), tls_ctx(std::move(t)), strand(io.get_executor()), resolver(strand) {}
+        : cfg(c), tls_ctx(std::move(t)), strand(asio::make_strand(io)), resolver(strand) {}
 
     // Every entry point (completion handlers, start, resume, cancel) holds this mutex: there is
     // at most one operation outstanding, so it only orders them with resume and cancel.
@@ -65,7 +66,8 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
     std::recursive_mutex mutex;
     const config::DownloadConfig& cfg;
     std::shared_ptr<ssl::context> tls_ctx;
-    asio::io_context::executor_type strand;
+    // Every handler of this download (and Beast's own timers on its streams) runs here.
+    asio::strand<asio::io_context::executor_type> strand;
     tcp::resolver resolver;
     std::optional<beast::tcp_stream> plain;
     std::optional<beast::ssl_stream<beast::tcp_stream>> secure;

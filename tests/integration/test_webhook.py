@@ -3,6 +3,7 @@ X-Looker-Webhook-Token check, the write key, call and identity columns from the 
 same pipeline as the Action API (pushed CSV/JSON attachments and download_url)."""
 
 import json
+import time
 import os
 import tempfile
 import unittest
@@ -132,6 +133,19 @@ class WebhookTest(unittest.TestCase):
                          "3 rows: 2 accepted, 1 rejected. First rejections: row 3: no user id, anonymous id or email.")
         self.assertTrue(self.segment.wait_for_events(2))
         self.assertEqual(self.received("wk_marketing"), preview(CSV, "csv", IDENTITY))
+
+    def test_a_cut_csv_download_sends_no_half_row(self):
+        # More than the format sniffing window, so rows are mapped while the download runs.
+        complete = "".join("%d,user%d@example.com,pro\n" % (i, i) for i in range(1, 4001))
+        body = "User ID,Email,Plan\n" + complete + "1234567,ann@exa"
+        url = self.looker.add(body + "mple.com,gold\n", content_type="text/csv", truncate_at=len(body))
+        status, answer = self.post("/webhooks/marketing", webhook_payload(download_url=url), "wh-marketing-token")
+        self.assertEqual(status, 200)
+        self.assertFalse(answer["looker"]["success"])
+        time.sleep(1.0)
+        users = {json.loads(t)["userId"] for t in self.received("wk_marketing")}
+        self.assertNotIn("1234567", users)  # never the cut row with its cut email
+        self.assertTrue(users <= {str(i) for i in range(1, 4001)})
 
     def test_token_from_the_environment(self):
         status, answer = self.post("/webhooks/fromenv", webhook_payload(CSV), "wh-env-token")
