@@ -20,6 +20,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
@@ -284,6 +285,25 @@ struct Spool::Impl {
     std::uint64_t max_bytes = 0;
     std::mutex mu;
     std::unordered_set<std::int64_t> leased;
+    // Batches whose settle failed to write (disk full, I/O error): kept leased for a while,
+    // so the dispatcher does not resend them in a tight loop, then offered again.
+    std::unordered_map<std::int64_t, std::int64_t> held_until_ms;
+    static constexpr std::int64_t kSettleRetryHoldMs = 30'000;
+
+    void hold(std::int64_t id) {
+        leased.insert(id);
+        held_until_ms[id] = wall_now_ms() + kSettleRetryHoldMs;
+    }
+    void release_expired_holds(std::int64_t now_ms) {
+        for (auto it = held_until_ms.begin(); it != held_until_ms.end();) {
+            if (it->second <= now_ms) {
+                leased.erase(it->first);
+                it = held_until_ms.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
     std::uint64_t bytes = 0;         // SUM(bytes) of batches
     std::int64_t data_version = -1;  // to notice commits of other connections (tools)
     std::string last_error;
@@ -772,6 +792,7 @@ std::vector<SpoolBatch> Spool::lease_due(std::string_view write_key, std::int64_
     Impl& s = *impl_;
     std::lock_guard lock(s.mu);
     std::vector<SpoolBatch> out;
+    s.release_expired_holds(now_ms);
     if (limit == 0) return out;
     std::vector<std::int64_t> chosen;
     {
@@ -828,16 +849,44 @@ std::vector<std::pair<std::string, std::int64_t>> Spool::write_keys() {
     return out;
 }
 
+namespace {
+
+// Ends a batch's lease when its settle is written; if the write fails, holds the batch
+// (see Impl::hold) instead of offering it again at once.
+class SettleHold {
+  public:
+    SettleHold(Spool::Impl& s, std::int64_t id) : s_(s), id_(id) {
+        s_.leased.erase(id_);
+        s_.held_until_ms.erase(id_);
+    }
+    ~SettleHold() {
+        if (failed_) s_.hold(id_);
+    }
+    SettleHold(const SettleHold&) = delete;
+    SettleHold& operator=(const SettleHold&) = delete;
+    std::error_code failed(std::error_code ec) {
+        failed_ = true;
+        return ec;
+    }
+
+  private:
+    Spool::Impl& s_;
+    std::int64_t id_;
+    bool failed_ = false;
+};
+
+}  // namespace
+
 std::error_code Spool::mark_delivered(std::int64_t id) {
     Impl& s = *impl_;
     std::lock_guard lock(s.mu);
     s.durable_commits(false);
-    s.leased.erase(id);
+    SettleHold settle(s, id);
     std::uint64_t removed = 0;
     // A single statement is its own transaction: committed (and synced) before return.
     const int rc = s.delete_one(id, &removed);
     if (rc == SQLITE_NOTFOUND) return make_error_code(SpoolErrc::not_found);
-    if (rc != SQLITE_OK) return s.fail(rc, "mark_delivered");
+    if (rc != SQLITE_OK) return settle.failed(s.fail(rc, "mark_delivered"));
     s.sub_bytes(removed);
     s.wrote();
     return {};
@@ -847,12 +896,13 @@ std::error_code Spool::reschedule(std::int64_t id, std::int64_t next_attempt_ms,
     Impl& s = *impl_;
     std::lock_guard lock(s.mu);
     s.durable_commits(false);
-    s.leased.erase(id);
+    SettleHold settle(s, id);
     StatementReset reset(s.reschedule_q);
     s.reschedule_q.bind_int64(1, id);
     s.reschedule_q.bind_int64(2, next_attempt_ms);
     s.reschedule_q.bind_text(3, error);
-    if (const int rc = s.reschedule_q.step(); rc != SQLITE_DONE) return s.fail(rc, "reschedule");
+    if (const int rc = s.reschedule_q.step(); rc != SQLITE_DONE)
+        return settle.failed(s.fail(rc, "reschedule"));
     if (sqlite3_changes(s.db) == 0) return make_error_code(SpoolErrc::not_found);
     s.wrote();
     return {};
@@ -864,8 +914,8 @@ std::error_code Spool::split(std::int64_t id, const std::string& first_body, std
     Impl& s = *impl_;
     std::lock_guard lock(s.mu);
     s.durable_commits(false);
-    s.leased.erase(id);
-    if (const int rc = s.begin_write(); rc != SQLITE_OK) return s.fail(rc, "split: begin");
+    SettleHold settle(s, id);
+    if (const int rc = s.begin_write(); rc != SQLITE_OK) return settle.failed(s.fail(rc, "split: begin"));
     const std::int64_t now = wall_now_ms();
     std::int64_t new_ids[2] = {0, 0};
     const std::string* bodies[2] = {&first_body, &second_body};
@@ -878,7 +928,7 @@ std::error_code Spool::split(std::int64_t id, const std::string& first_body, std
         s.split_insert.bind_int64(4, now);
         s.split_insert.bind_blob(5, *bodies[i]);
         if (const int rc = s.split_insert.step(); rc != SQLITE_DONE) {
-            auto ec = s.fail(rc, "split: insert");
+            auto ec = settle.failed(s.fail(rc, "split: insert"));
             s.rollback_if_open();
             return ec;
         }
@@ -890,11 +940,12 @@ std::error_code Spool::split(std::int64_t id, const std::string& first_body, std
     }
     std::uint64_t removed = 0;
     if (const int rc = s.delete_one(id, &removed); rc != SQLITE_OK) {
-        auto ec = rc == SQLITE_NOTFOUND ? make_error_code(SpoolErrc::not_found) : s.fail(rc, "split: delete");
+        auto ec = rc == SQLITE_NOTFOUND ? make_error_code(SpoolErrc::not_found)
+                                        : settle.failed(s.fail(rc, "split: delete"));
         s.rollback_if_open();
         return ec;
     }
-    if (const int rc = s.commit_write(); rc != SQLITE_OK) return s.fail(rc, "split: commit");
+    if (const int rc = s.commit_write(); rc != SQLITE_OK) return settle.failed(s.fail(rc, "split: commit"));
     s.sub_bytes(removed);
     s.bytes += first_body.size() + second_body.size();
     s.wrote();
@@ -907,8 +958,9 @@ std::error_code Spool::dead_letter(std::int64_t id, int status, std::string_view
     Impl& s = *impl_;
     std::lock_guard lock(s.mu);
     s.durable_commits(false);
-    s.leased.erase(id);
-    if (const int rc = s.begin_write(); rc != SQLITE_OK) return s.fail(rc, "dead_letter: begin");
+    SettleHold settle(s, id);
+    if (const int rc = s.begin_write(); rc != SQLITE_OK)
+        return settle.failed(s.fail(rc, "dead_letter: begin"));
     {
         StatementReset reset(s.dead_insert);
         s.dead_insert.bind_int64(1, id);
@@ -916,7 +968,7 @@ std::error_code Spool::dead_letter(std::int64_t id, int status, std::string_view
         s.dead_insert.bind_text(3, reason);
         s.dead_insert.bind_int64(4, wall_now_ms());
         if (const int rc = s.dead_insert.step(); rc != SQLITE_DONE) {
-            auto ec = s.fail(rc, "dead_letter: insert");
+            auto ec = settle.failed(s.fail(rc, "dead_letter: insert"));
             s.rollback_if_open();
             return ec;
         }
@@ -927,12 +979,13 @@ std::error_code Spool::dead_letter(std::int64_t id, int status, std::string_view
     }
     std::uint64_t removed = 0;
     if (const int rc = s.delete_one(id, &removed); rc != SQLITE_OK) {
-        auto ec =
-            rc == SQLITE_NOTFOUND ? make_error_code(SpoolErrc::not_found) : s.fail(rc, "dead_letter: delete");
+        auto ec = rc == SQLITE_NOTFOUND ? make_error_code(SpoolErrc::not_found)
+                                        : settle.failed(s.fail(rc, "dead_letter: delete"));
         s.rollback_if_open();
         return ec;
     }
-    if (const int rc = s.commit_write(); rc != SQLITE_OK) return s.fail(rc, "dead_letter: commit");
+    if (const int rc = s.commit_write(); rc != SQLITE_OK)
+        return settle.failed(s.fail(rc, "dead_letter: commit"));
     s.sub_bytes(removed);
     s.wrote();
     return {};
@@ -941,6 +994,7 @@ std::error_code Spool::dead_letter(std::int64_t id, int status, std::string_view
 void Spool::release_all_leases() {
     std::lock_guard lock(impl_->mu);
     impl_->leased.clear();
+    impl_->held_until_ms.clear();
 }
 
 SpoolStats Spool::stats() {

@@ -160,8 +160,9 @@ class Spool {
     // salvage tool, which copies them out of a damaged spool.
     std::error_code append_dead_letters(const std::vector<DeadLetter>& letters);
 
+    struct Impl;  // opaque: defined in spool.cpp
+
   private:
-    struct Impl;
     explicit Spool(std::unique_ptr<Impl>);
     std::unique_ptr<Impl> impl_;
 };
