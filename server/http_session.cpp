@@ -165,13 +165,28 @@ void HttpSession::do_read_body(const Route& route, RouteMatch match) {
 
     const auto expect = header_parser_->get()[beast::http::field::expect];
     if (beast::iequals(expect, "100-continue")) {
-        // Small and synchronous: the client waits for it before sending the body.
-        beast::error_code wec;
+        // The client waits for this before it sends the body; the body read starts once it
+        // is written, under the same deadline.
         static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-        with_stream([&](auto& s) { net::write(s, net::buffer(cont.data(), cont.size()), wec); });
-        if (wec) return do_close();
+        tcp().expires_after(std::chrono::milliseconds(l.read_body_timeout_ms));
+        const Route* r = &route;
+        with_stream([&](auto& s) {
+            net::async_write(s, net::buffer(cont.data(), cont.size()),
+                             [self = shared_from_this(), r, match = std::move(match)](beast::error_code ec,
+                                                                                      std::size_t) mutable {
+                                 if (ec) return self->do_close();
+                                 self->read_body(*r, std::move(match));
+                             });
+        });
+        return;
     }
+    read_body(route, std::move(match));
+}
 
+void HttpSession::read_body(const Route& route, RouteMatch match) {
+    const auto& l = deps_.cfg.limits;
+    const std::uint64_t limit =
+        route.body == BodyKind::large_file ? l.max_body_bytes : l.max_small_body_bytes;
     tcp().expires_after(std::chrono::milliseconds(l.read_body_timeout_ms));
     auto self = shared_from_this();
     if (route.body == BodyKind::large_file) {

@@ -76,6 +76,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     void do_read_header();
     void on_header(boost::beast::error_code ec, std::size_t);
     void do_read_body(const Route& route, RouteMatch match);
+    void read_body(const Route& route, RouteMatch match);
     void on_body(boost::beast::error_code ec, RouteMatch match);
     void dispatch(const Route& route, RouteMatch match, std::string body, std::string file,
                   std::uint64_t size);

@@ -108,6 +108,17 @@ class OperatorEndpoints(unittest.TestCase):
         self.assertTrue(reply.startswith(b"HTTP/1.1 403 "), reply[:80])
         self.assertIn(b'{"success":false,"error":"Invalid \'Authorization\' header."}', reply)
 
+    def test_expect_100_continue(self):
+        body = b"{}"
+        s = socket.create_connection(("127.0.0.1", self.relay.port), timeout=5)
+        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n"
+                  + AUTH_LINE + b"\r\n")
+        self.assertEqual(s.recv(4096), b"HTTP/1.1 100 Continue\r\n\r\n")
+        s.sendall(body)
+        reply = s.recv(65536)
+        s.close()
+        self.assertTrue(reply.startswith(b"HTTP/1.1 200 "), reply[:80])
+
     def test_slow_headers_are_cut_off(self):
         s = socket.create_connection(("127.0.0.1", self.relay.port), timeout=10)
         started = time.monotonic()
