@@ -7,6 +7,7 @@
 
 #include "server/delivery_dispatcher.hpp"
 #include "server/spool.hpp"
+#include "server/spool_probe.hpp"
 
 namespace lsr::server {
 
@@ -21,7 +22,7 @@ std::string status_body(ServiceContext& ctx) {
     const auto uptime =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - ctx.started)
             .count();
-    const SpoolStats s = ctx.spool.stats();
+    const SpoolStats s = ctx.spool.stats();  // live: operators read it after their own actions
     const std::int64_t oldest_age_ms = s.oldest_created_ms > 0 ? now_ms() - s.oldest_created_ms : 0;
     std::string out = "{\"service\":\"looker-segment-relay\",\"version\":\"" LSR_VERSION "\"";
     out += ",\"uptime_s\":" + std::to_string(uptime);
@@ -44,12 +45,15 @@ std::string status_body(ServiceContext& ctx) {
 }  // namespace
 
 void register_operator_routes(Router& router, ServiceContext& ctx) {
+    // Refreshed on its own thread, 4 times a second: Kubernetes probes never wait on SQLite
+    // (an append's fsync, an operator tool's write lock) on an I/O thread.
+    auto probe = std::make_shared<SpoolProbe>(ctx.spool, std::chrono::milliseconds(250));
     router.add(http::verb::get, "/healthz", BodyKind::small,
                [](std::shared_ptr<HttpExchange> ex) { ex->respond(http::status::ok, R"({"status":"ok"})"); });
-    router.add(http::verb::get, "/readyz", BodyKind::small, [&ctx](std::shared_ptr<HttpExchange> ex) {
+    router.add(http::verb::get, "/readyz", BodyKind::small, [&ctx, probe](std::shared_ptr<HttpExchange> ex) {
         if (ctx.draining.load())
             return ex->respond(http::status::service_unavailable, R"({"ready":false,"reason":"draining"})");
-        if (!ctx.spool.writable())
+        if (!probe->latest().writable)
             return ex->respond(http::status::service_unavailable,
                                R"({"ready":false,"reason":"spool not writable"})");
         ex->respond(http::status::ok, R"({"ready":true})");
