@@ -14,7 +14,6 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,17 +22,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 
-from harness import Relay, deep_merge, hub_headers  # noqa: E402
+from harness import Relay, deep_merge, free_port, hub_headers  # noqa: E402
 
 WRITE_KEY = "wk_bench"
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def write_payload(path, rows):

@@ -270,6 +270,20 @@ def hub_headers(token=None, version="7.0.0"):
     return h
 
 
+def free_port():
+    """A loopback port nobody listens on right now."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def closed_port_url():
+    """A loopback URL nobody listens on: a Segment that is down."""
+    return "http://127.0.0.1:%d" % free_port()
+
+
 def wait_until(predicate, timeout=10, interval=0.02):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

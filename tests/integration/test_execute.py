@@ -8,13 +8,12 @@ import http.client
 import json
 import os
 import re
-import socket
 import subprocess
 import tempfile
 import time
 import unittest
 
-from harness import Relay, hub_headers, run_binary, wait_until
+from harness import Relay, closed_port_url, hub_headers, run_binary, wait_until
 from looker_stub import LookerStub
 from segment_stub import SegmentStub
 
@@ -132,10 +131,7 @@ class RelayCase(unittest.TestCase):
         config = _merge(config, cls.relay_config)
         url = cls.segment.url
         if not cls.segment_up:
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            url = "http://127.0.0.1:%d" % s.getsockname()[1]
-            s.close()
+            url = closed_port_url()
         cls.relay = Relay(config, segment_url=url).start()
 
     @classmethod

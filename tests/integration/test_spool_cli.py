@@ -8,13 +8,12 @@ import json
 import os
 import re
 import shutil
-import socket
 import tempfile
 import time
 import unittest
 
 import payloads
-from harness import Relay, hub_headers, run_binary, wait_until
+from harness import Relay, closed_port_url, hub_headers, run_binary, wait_until
 from segment_stub import SegmentStub
 
 WRITE_KEY = "wk_cli_0123456789abcdef"   # long, so that a prefix is visibly not the key
@@ -26,14 +25,6 @@ POISONED_USERS = ("u000003", "u000011")   # 400 for every batch holding them: tw
 def spool_cli(*args, timeout=30):
     return run_binary(["spool"] + list(args), timeout=timeout)
 
-
-def closed_port_url():
-    """A loopback URL nobody listens on: Segment is down."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return "http://127.0.0.1:%d" % port
 
 
 def execute(relay, body):

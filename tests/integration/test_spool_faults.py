@@ -15,25 +15,17 @@ import os
 import random
 import re
 import shutil
-import socket
 import tempfile
 import time
 import unittest
 
 import payloads
-from harness import Relay, hub_headers, run_binary, wait_until
+from harness import Relay, closed_port_url, hub_headers, run_binary, wait_until
 from segment_stub import SegmentStub
 
 WRITE_KEY = "wk_faults"
 EXECUTE = "/actions/segment_event/execute"
 
-
-def closed_port_url():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return "http://127.0.0.1:%d" % port
 
 
 def execute(relay, body):
