@@ -18,6 +18,14 @@ struct ListenerLimits {
     std::uint32_t read_body_timeout_ms = 600'000;          // time to receive the whole body
     std::uint32_t idle_timeout_ms = 60'000;                // keep-alive idle
     std::uint32_t max_connections = 1024;
+    // Slow clients: after the first window, every window of receive_window_ms must bring at
+    // least min_receive_bytes_per_s * window of headers or body, else 408 and close.
+    std::uint32_t min_receive_bytes_per_s = 1024;
+    std::uint32_t receive_window_ms = 10'000;
+    std::uint32_t max_connections_per_client = 256;  // per remote address
+    // Near the cap (this share of max_connections open), idle keep-alive connections and
+    // connections still sending unauthenticated headers or bodies are closed first.
+    std::uint32_t shed_above_percent = 90;
 };
 
 struct TlsListener {
@@ -29,6 +37,11 @@ struct TlsListener {
 struct ServerConfig {
     std::string listen_host = "127.0.0.1";
     std::uint16_t listen_port = 8080;
+    // Operator endpoints (/healthz, /readyz, /metrics, /status) also on their own listener,
+    // with a connection budget of its own; empty host: none.
+    std::string admin_host = "127.0.0.1";
+    std::uint16_t admin_port = 8081;
+    std::uint32_t admin_max_connections = 64;
     std::uint32_t io_threads = 2;
     std::uint32_t worker_threads = 2;             // parsing and mapping of execute payloads
     std::uint32_t drain_grace_ms = 20'000;        // SIGTERM: time for in-flight requests
@@ -125,9 +138,11 @@ struct DeliveryConfig {
 
 struct SpoolConfig {
     std::string path = "./var/spool.db";
-    std::uint64_t max_bytes = 2ull * 1024 * 1024 * 1024;
-    bool synchronous_full = true;            // fsync every commit
-    std::uint32_t poll_interval_ms = 1'000;  // wake-up for due retries
+    std::uint64_t max_bytes = 2ull * 1024 * 1024 * 1024;  // the spool's files on disk (db + WAL)
+    bool synchronous_full = true;                         // fsync every commit
+    std::uint32_t poll_interval_ms = 1'000;               // wake-up for due retries
+    std::string temp_dir;  // SQLite's temp files; default the spool's directory
+    std::uint64_t min_free_bytes = 256ull * 1024 * 1024;  // new work refused below this free space
 };
 
 struct LogConfig {

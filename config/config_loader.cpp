@@ -33,20 +33,33 @@ void read_identity(YamlReader& r, const YAML::Node& n, const std::string& path, 
 
 void read_server(YamlReader& r, const YAML::Node& n, ServerConfig& s) {
     if (!r.object(n, "server",
-                  {"listen", "io_threads", "worker_threads", "drain_grace_ms", "execute_keepalive_ms",
-                   "temp_dir", "limits", "tls"}))
+                  {"listen", "admin_listen", "admin_max_connections", "io_threads", "worker_threads",
+                   "drain_grace_ms", "execute_keepalive_ms", "temp_dir", "limits", "tls"}))
         return;
     std::string listen;
-    if (r.str(n, "server", "listen", listen)) r.host_port(n["listen"], "server.listen", listen, s);
+    if (r.str(n, "server", "listen", listen))
+        r.host_port(n["listen"], "server.listen", listen, s.listen_host, s.listen_port);
+    std::string admin;
+    if (r.str(n, "server", "admin_listen", admin)) {
+        if (admin.empty()) {
+            s.admin_host.clear();
+            s.admin_port = 0;
+        } else {
+            r.host_port(n["admin_listen"], "server.admin_listen", admin, s.admin_host, s.admin_port);
+        }
+    }
+    r.num(n, "server", "admin_max_connections", s.admin_max_connections);
     r.num(n, "server", "io_threads", s.io_threads);
     r.num(n, "server", "worker_threads", s.worker_threads);
     r.num(n, "server", "drain_grace_ms", s.drain_grace_ms);
     r.num(n, "server", "execute_keepalive_ms", s.execute_keepalive_ms);
     r.str(n, "server", "temp_dir", s.temp_dir);
     if (const auto l = n["limits"];
-        l && r.object(l, "server.limits",
-                      {"max_header_bytes", "max_body_bytes", "max_small_body_bytes", "read_header_timeout_ms",
-                       "read_body_timeout_ms", "idle_timeout_ms", "max_connections"})) {
+        l &&
+        r.object(l, "server.limits",
+                 {"max_header_bytes", "max_body_bytes", "max_small_body_bytes", "read_header_timeout_ms",
+                  "read_body_timeout_ms", "idle_timeout_ms", "max_connections", "min_receive_bytes_per_s",
+                  "receive_window_ms", "max_connections_per_client", "shed_above_percent"})) {
         auto& x = s.limits;
         r.num(l, "server.limits", "max_header_bytes", x.max_header_bytes);
         r.num(l, "server.limits", "max_body_bytes", x.max_body_bytes);
@@ -55,6 +68,10 @@ void read_server(YamlReader& r, const YAML::Node& n, ServerConfig& s) {
         r.num(l, "server.limits", "read_body_timeout_ms", x.read_body_timeout_ms);
         r.num(l, "server.limits", "idle_timeout_ms", x.idle_timeout_ms);
         r.num(l, "server.limits", "max_connections", x.max_connections);
+        r.num(l, "server.limits", "min_receive_bytes_per_s", x.min_receive_bytes_per_s);
+        r.num(l, "server.limits", "receive_window_ms", x.receive_window_ms);
+        r.num(l, "server.limits", "max_connections_per_client", x.max_connections_per_client);
+        r.num(l, "server.limits", "shed_above_percent", x.shed_above_percent);
     }
     if (const auto t = n["tls"]; t && r.object(t, "server.tls", {"enabled", "cert_file", "key_file"})) {
         r.boolean(t, "server.tls", "enabled", s.tls.enabled);
@@ -192,12 +209,15 @@ void read_root(YamlReader& r, const YAML::Node& root, Config& c) {
         }
         r.num(n, "delivery", "ack_delivered_timeout_ms", c.delivery.ack_delivered_timeout_ms);
     }
-    if (const auto n = root["spool"];
-        n && r.object(n, "spool", {"path", "max_bytes", "synchronous_full", "poll_interval_ms"})) {
+    if (const auto n = root["spool"]; n && r.object(n, "spool",
+                                                    {"path", "max_bytes", "synchronous_full",
+                                                     "poll_interval_ms", "temp_dir", "min_free_bytes"})) {
         r.str(n, "spool", "path", c.spool.path);
         r.num(n, "spool", "max_bytes", c.spool.max_bytes);
         r.boolean(n, "spool", "synchronous_full", c.spool.synchronous_full);
         r.num(n, "spool", "poll_interval_ms", c.spool.poll_interval_ms);
+        r.str(n, "spool", "temp_dir", c.spool.temp_dir);
+        r.num(n, "spool", "min_free_bytes", c.spool.min_free_bytes);
     }
     if (const auto n = root["log"]; n && r.object(n, "log", {"level"})) r.str(n, "log", "level", c.log.level);
 }

@@ -57,6 +57,17 @@ void ConfigValidator::validate(const Config& c, const KeyLocations& where, std::
               "server.limits.read_header_timeout_ms must be at least 100");
     k.require(s.limits.idle_timeout_ms >= 100, "server.limits.idle_timeout_ms",
               "server.limits.idle_timeout_ms must be at least 100");
+    k.require(s.limits.receive_window_ms >= 100, "server.limits.receive_window_ms",
+              "server.limits.receive_window_ms must be at least 100");
+    k.require(s.limits.max_connections_per_client >= 1, "server.limits.max_connections_per_client",
+              "server.limits.max_connections_per_client must be at least 1");
+    k.require(s.limits.shed_above_percent >= 1 && s.limits.shed_above_percent <= 100,
+              "server.limits.shed_above_percent", "server.limits.shed_above_percent must be 1..100");
+    k.require(s.admin_host.empty() || s.admin_max_connections >= 1, "server.admin_max_connections",
+              "server.admin_max_connections must be at least 1");
+    k.require(s.admin_host.empty() || s.admin_host != s.listen_host || s.admin_port != s.listen_port ||
+                  s.listen_port == 0,
+              "server.admin_listen", "server.admin_listen must differ from server.listen");
     if (s.tls.enabled) {
         k.require(!s.tls.cert_file.empty(), "server.tls", "server.tls.enabled needs server.tls.cert_file");
         k.require(!s.tls.key_file.empty(), "server.tls", "server.tls.enabled needs server.tls.key_file");

@@ -121,7 +121,7 @@ bool YamlReader::str_map(const YAML::Node& parent, const std::string& path, cons
 }
 
 void YamlReader::host_port(const YAML::Node& n, const std::string& path, const std::string& value,
-                           ServerConfig& s) {
+                           std::string& host_out, std::uint16_t& port_out) {
     const auto colon = value.rfind(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == value.size()) {
         problem(n, path + " must be host:port, not \"" + value + "\"");
@@ -136,8 +136,8 @@ void YamlReader::host_port(const YAML::Node& n, const std::string& path, const s
     }
     std::string host = value.substr(0, colon);
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    s.listen_host = host;
-    s.listen_port = static_cast<std::uint16_t>(p);
+    host_out = host;
+    port_out = static_cast<std::uint16_t>(p);
 }
 
 }  // namespace lsr::config

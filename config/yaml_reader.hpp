@@ -36,7 +36,8 @@ class YamlReader {
     template <class T>
     bool num(const YAML::Node& parent, const std::string& path, const char* key, T& out);
 
-    void host_port(const YAML::Node& n, const std::string& path, const std::string& value, ServerConfig& s);
+    void host_port(const YAML::Node& n, const std::string& path, const std::string& value, std::string& host,
+                   std::uint16_t& port);
     void problem(const YAML::Node& n, std::string message);
     void problem_at(int line, std::string message);
     void remember(const std::string& path, const YAML::Node& n);
