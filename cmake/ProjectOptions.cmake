@@ -22,6 +22,12 @@ if(LSR_SANITIZE)
   endif()
 endif()
 
+if(LSR_TSAN)
+  # Data races between the io threads, the workers and the delivery strands.
+  target_compile_options(lsr_options INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
+  target_link_options(lsr_options INTERFACE -fsanitize=thread)
+endif()
+
 target_compile_options(lsr_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align -Wunused
   -Woverloaded-virtual -Wformat=2 -Wimplicit-fallthrough

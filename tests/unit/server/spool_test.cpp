@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
@@ -634,18 +635,20 @@ TEST_CASE("the spool is safe to use from several threads", "[spool]") {
     auto spool = open_ok(config_for(tmp.file("spool.db")));
     constexpr int kPerThread = 50;
     std::vector<std::thread> threads;
+    std::atomic<int> failures{0};  // Catch2's assertions are not thread-safe: count, check after
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&, t] {
             const std::string key = "wk" + std::to_string(t);
             for (int i = 0; i < kPerThread; ++i) {
                 std::vector<std::int64_t> ids;
-                REQUIRE(spool->append({batch(key, 3)}, &ids) == std::error_code{});
+                if (spool->append({batch(key, 3)}, &ids)) ++failures;
                 auto leased = spool->lease_due(key, now_ms(), 1);
-                if (!leased.empty()) REQUIRE(spool->mark_delivered(leased[0].id) == std::error_code{});
+                if (!leased.empty() && spool->mark_delivered(leased[0].id)) ++failures;
             }
         });
     }
     for (auto& th : threads) th.join();
+    CHECK(failures.load() == 0);
     const auto st = spool->stats();
     CHECK(st.batches == 0);
     CHECK(st.bytes == 0);
