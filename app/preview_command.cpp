@@ -14,6 +14,7 @@
 #include "config/config_loader.hpp"
 #include "core/attachment_decoder.hpp"
 #include "core/call_type.hpp"
+#include "core/execute_answer.hpp"
 #include "core/execute_payload_scanner.hpp"
 #include "core/result_format.hpp"
 #include "core/result_mapper.hpp"
@@ -133,7 +134,10 @@ int map_and_print(const core::MapperOptions& options, core::ResultFormat format,
     for (const std::string& w : summary.warnings) std::cerr << "warning: " << w << "\n";
     std::cerr << "summary: " << summary.message(max_reasons) << "\n";
     if (ec) {
-        std::cerr << "error: " << mapper.error_message() << "\n";
+        // The message an execute of the same result would answer (nothing is spooled here:
+        // the count is of the events printed before the failure).
+        std::cerr << "error: "
+                  << core::ExecuteAnswer::failure_message(mapper.error_message(), summary.accepted) << "\n";
         return 1;
     }
     return 0;
@@ -174,8 +178,12 @@ int run_preview(const std::vector<std::string>& args) {
     const core::ExecuteRequest& request = scanner.request();
     if (!parsed || !looks_like_payload(request)) {  // a bare result file
         options.event = a.event.value_or("");
-        return map_and_print(options, a.format.value_or(core::sniff_result_format(input)), input,
-                             options.mapping.max_reasons_reported);
+        core::ResultOrigin bare;
+        bare.action_api = false;
+        return map_and_print(options,
+                             a.format.value_or(core::choose_result_format(
+                                 bare, std::string_view(input).substr(0, core::kFormatSniffBytes))),
+                             input, options.mapping.max_reasons_reported);
     }
 
     options.hidden_fields = request.plan.hidden_fields;
@@ -193,6 +201,10 @@ int run_preview(const std::vector<std::string>& args) {
         }
         return 1;
     }
+    if (auto why = core::unreadable_attachment(att.mimetype, att.extension)) {
+        std::cerr << "error: " << core::ExecuteAnswer::failure_message(*why, 0) << "\n";
+        return 1;
+    }
     core::AttachmentDecoder decoder(att.kind, att.base64());
     std::string results;
     const std::string_view raw =
@@ -201,11 +213,14 @@ int run_preview(const std::vector<std::string>& args) {
         std::cerr << "preview: attachment.data could not be decoded\n";
         return 1;
     }
-    core::ResultFormat format = a.format.value_or(core::ResultFormat::json_detail);
-    if (!a.format) {
-        auto guessed = core::guess_result_format(att.mimetype, att.extension);
-        format = guessed.value_or(core::sniff_result_format(results));
-    }
+    // The execute path's decision (core::choose_result_format), unless --format says otherwise.
+    core::ResultOrigin origin;
+    origin.action_api = true;
+    origin.inline_attachment = true;
+    origin.mimetype = att.mimetype;
+    origin.extension = att.extension;
+    const core::ResultFormat format = a.format.value_or(
+        core::choose_result_format(origin, std::string_view(results).substr(0, core::kFormatSniffBytes)));
     return map_and_print(options, format, results, options.mapping.max_reasons_reported);
 }
 

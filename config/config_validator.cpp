@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "core/write_key_rule.hpp"
+
 namespace lsr::config {
 
 namespace {
@@ -106,6 +108,13 @@ void ConfigValidator::validate(const Config& c, const KeyLocations& where, std::
               "segment.retry.base_delay_ms must be at least 1 and at most segment.retry.max_delay_ms");
     k.require(g.retry.give_up_after_s >= 1, "segment.retry.give_up_after_s",
               "segment.retry.give_up_after_s must be at least 1");
+    // The same rule as an execute's segment_write_key (the key may come from the environment:
+    // the problem then points at the enclosing key, or line 0).
+    if (!g.default_write_key.empty()) {
+        const auto problem = core::WriteKeyRule::problem(g.default_write_key);
+        k.require(!problem, "segment.default_write_key",
+                  "segment.default_write_key (or RELAY_SEGMENT_WRITE_KEY): " + problem.value_or(""));
+    }
     k.require(g.per_write_key.requests_per_second > 0, "segment.per_write_key.requests_per_second",
               "segment.per_write_key.requests_per_second must be above 0");
     k.require(g.per_write_key.burst >= 1, "segment.per_write_key.burst",
@@ -135,6 +144,11 @@ void ConfigValidator::validate(const Config& c, const KeyLocations& where, std::
         k.require(
             !w.write_key.empty() || !g.default_write_key.empty(), at,
             at + " needs a write_key (or RELAY_WEBHOOK_WRITE_KEY_<NAME>, or segment.default_write_key)");
+        if (!w.write_key.empty()) {
+            const auto problem = core::WriteKeyRule::problem(w.write_key);
+            k.require(!problem, at + ".write_key",
+                      at + ".write_key (or RELAY_WEBHOOK_WRITE_KEY_<NAME>): " + problem.value_or(""));
+        }
         k.require(calls.count(w.call) == 1, at, at + ".call must be identify, track or group");
         k.require(w.call != "track" || !w.event.empty(), at, at + ": a track route needs an event name");
         k.require(!w.identity.user_id.empty() || !w.identity.anonymous_id.empty() ||

@@ -7,6 +7,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "core/text.hpp"
+
 namespace lsr::core {
 
 namespace {
@@ -102,11 +104,14 @@ std::strong_ordering compare_prerelease(std::string_view a, std::string_view b) 
     }
 }
 
+// Strings from the config (labels, URLs) are written as valid UTF-8 whatever the file held.
 void key(Writer& w, std::string_view k) {
-    w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+    const std::string clean = valid_utf8_text(k);
+    w.Key(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
 }
 void str(Writer& w, std::string_view v) {
-    w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+    const std::string clean = valid_utf8_text(v);
+    w.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
 }
 void str_array(Writer& w, std::initializer_list<std::string_view> values) {
     w.StartArray();

@@ -1,19 +1,11 @@
 #include "core/batch_envelope.hpp"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+#include "core/text.hpp"
 
 namespace lsr::core {
 namespace {
 
 constexpr std::string_view kSeparator = ",\n";
-
-void append_json_string(std::string& out, std::string_view s) {
-    rapidjson::StringBuffer sb;
-    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-    out.append(sb.GetString(), sb.GetSize());
-}
 
 }  // namespace
 

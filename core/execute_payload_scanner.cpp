@@ -4,6 +4,7 @@
 #include <rapidjson/writer.h>
 
 #include "core/core_error.hpp"
+#include "core/json_limits.hpp"
 #include "core/json_span_scanner.hpp"
 
 namespace lsr::core {
@@ -94,8 +95,13 @@ class ExecutePayloadScanner::Impl final : public JsonSpanScanner::Handler {
 
     std::error_code fail(std::error_code ec) {
         if (ec && error.empty()) {
-            error = ec == CoreError::too_large ? "Request envelope is larger than the configured limit."
-                                               : kInvalidJson;
+            if (ec == CoreError::too_large) {
+                error = "Request envelope is larger than the configured limit.";
+            } else if (ec == CoreError::too_deep) {
+                error = "Request body is nested more than " + std::to_string(kMaxJsonDepth) + " levels deep.";
+            } else {
+                error = kInvalidJson;
+            }
         }
         return ec;
     }

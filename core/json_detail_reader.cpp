@@ -1,6 +1,7 @@
 #include "core/json_detail_reader.hpp"
 
 #include "core/core_error.hpp"
+#include "core/text.hpp"
 
 namespace lsr::core {
 namespace {
@@ -23,6 +24,16 @@ std::error_code JsonDetailReader::scanner_error(std::error_code ec) {
                            std::to_string(scanner_.offset()) + ").");
     }
     return ec;
+}
+
+// An object that is not a Looker result (no root `data` array): an error with a clear
+// message, never a success with "0 rows". `data: []` is a result with no rows.
+std::error_code JsonDetailReader::not_a_result(const std::string& why) {
+    if (!fatal_reported_) {
+        fatal_reported_ = true;
+        consumer_.on_fatal("The result is not a Looker result: " + why + ".");
+    }
+    return CoreError::invalid_results;
 }
 
 std::error_code JsonDetailReader::feed(std::string_view chunk) {
@@ -66,7 +77,10 @@ JsonSpanScanner::Decision JsonDetailReader::on_value_start(const JsonSpanScanner
     if (s.depth == 1) {
         if (s.key == "fields") return {Action::capture, kFields, max_row_bytes_};
         if (s.key == "ran_at") return {Action::capture, kRanAt, 4096};
-        if (s.key == "data" && s.first == '[') return {Action::descend, kData};
+        if (s.key == "data") {
+            data_first_ = s.first;  // anything but an array is reported when the root closes
+            if (s.first == '[') return {Action::descend, kData};
+        }
         return {};
     }
     if (s.depth == 2 && s.parent_tag == kData) {
@@ -96,6 +110,10 @@ std::error_code JsonDetailReader::on_value_end(std::string_view captured, std::u
         return {};
     }
     if (tag == kRoot && !root_is_object_) return CoreError::invalid_results;
+    if (tag == kRoot && data_first_ == 0) return not_a_result("it has no \"data\" array of rows");
+    if (tag == kRoot && data_first_ != '[')
+        return not_a_result("its \"data\" is " + std::string(json_value_kind(data_first_)) +
+                            ", not an array of rows");
     return {};  // the root or data closed
 }
 

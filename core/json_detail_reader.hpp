@@ -23,6 +23,7 @@ class JsonDetailReader final : public ResultReader, private JsonSpanScanner::Han
     std::error_code on_value_bytes(std::string_view bytes) override;
     std::size_t consume_direct(std::string_view rest, int tag, std::error_code& ec) override;
     std::error_code scanner_error(std::error_code ec);
+    std::error_code not_a_result(const std::string& why);
 
     RowConsumer& consumer_;
     std::size_t max_row_bytes_;
@@ -30,6 +31,7 @@ class JsonDetailReader final : public ResultReader, private JsonSpanScanner::Han
     JsonSpanScanner scanner_;
     bool fatal_reported_ = false;
     bool root_is_object_ = false;
+    char data_first_ = 0;  // first byte of the root `data` value; 0 while none was seen
     // Rows that lie whole in a chunk are parsed straight from a writable copy of it.
     std::string copy_;
     const char* chunk_base_ = nullptr;

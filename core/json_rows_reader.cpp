@@ -2,6 +2,7 @@
 
 #include "core/core_error.hpp"
 #include "core/row_cells.hpp"
+#include "core/text.hpp"
 
 namespace lsr::core {
 namespace {
@@ -25,24 +26,38 @@ std::error_code JsonRowsReader::report(std::error_code ec) {
     return ec;
 }
 
+// A document that holds no rows at all (an object without a `data` array, a scalar): an
+// error with a clear message, never a success with "0 rows". `[]` and `data: []` are results
+// with no rows.
+std::error_code JsonRowsReader::not_a_result(const std::string& why) {
+    if (!fatal_reported_) {
+        fatal_reported_ = true;
+        consumer_.on_fatal("The result is not a Looker result: " + why + ".");
+    }
+    return CoreError::invalid_results;
+}
+
 std::error_code JsonRowsReader::feed(std::string_view chunk) {
     return report(scanner_.feed(chunk));
 }
 
 std::error_code JsonRowsReader::finish() {
     if (auto ec = scanner_.finish()) return report(ec);
-    if (!root_is_container_) return report(CoreError::invalid_results);
+    if (!root_is_container_)
+        return not_a_result("it is " + std::string(json_value_kind(root_first_)) + ", not rows");
     return {};
 }
 
 JsonSpanScanner::Decision JsonRowsReader::on_value_start(const JsonSpanScanner::ValueStart& s) {
     using Action = JsonSpanScanner::Action;
     if (s.depth == 0) {
+        root_first_ = s.first;
         root_is_container_ = s.first == '[' || s.first == '{';
         if (!root_is_container_) return {Action::skip, kRootScalar};
         return {Action::descend, s.first == '[' ? kData : kRoot};
     }
     if (s.depth == 1 && s.parent_tag == kRoot && s.key == "data") {
+        data_first_ = s.first;  // anything but an array or a string is reported when the root closes
         if (s.first == '[') return {Action::descend, kData};
         if (s.first == '"') {
             inline_decoder_ = std::make_unique<AttachmentDecoder>(AttachmentInfo::Kind::string, false);
@@ -75,6 +90,10 @@ std::error_code JsonRowsReader::on_value_end(std::string_view captured, std::uin
             if (auto ec = inline_reader_->feed(decoded_)) return ec;
         return inline_reader_->finish();
     }
+    if (tag == kRoot && data_first_ == 0) return not_a_result("it has no \"data\" array of rows");
+    if (tag == kRoot && data_first_ != '[' && data_first_ != '"')
+        return not_a_result("its \"data\" is " + std::string(json_value_kind(data_first_)) +
+                            ", not an array of rows");
     return {};
 }
 

@@ -28,6 +28,7 @@ class JsonRowsReader final : public ResultReader, private JsonSpanScanner::Handl
                                  int tag) override;
     std::error_code row(std::string_view text);
     std::error_code report(std::error_code ec);
+    std::error_code not_a_result(const std::string& why);
 
     RowConsumer& consumer_;
     std::size_t max_row_bytes_;
@@ -35,6 +36,8 @@ class JsonRowsReader final : public ResultReader, private JsonSpanScanner::Handl
     JsonSpanScanner scanner_;
     bool columns_sent_ = false;
     bool root_is_container_ = false;
+    char root_first_ = 0;
+    char data_first_ = 0;  // first byte of the root object's `data`; 0 while none was seen
     bool fatal_reported_ = false;
     // inline_json: the rows inside the string `data`.
     std::unique_ptr<AttachmentDecoder> inline_decoder_;

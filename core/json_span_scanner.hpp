@@ -16,6 +16,8 @@
 #include <system_error>
 #include <vector>
 
+#include "core/json_limits.hpp"
+
 namespace lsr::core {
 
 class JsonSpanScanner {
@@ -65,7 +67,7 @@ class JsonSpanScanner {
         }
     };
 
-    static constexpr std::size_t kDefaultMaxDepth = 256;
+    static constexpr std::size_t kDefaultMaxDepth = kMaxJsonDepth;
     explicit JsonSpanScanner(Handler& handler, std::size_t max_depth = kDefaultMaxDepth);
 
     std::error_code feed(std::string_view chunk);

@@ -15,7 +15,26 @@ std::string_view trim_left(std::string_view s) {
     return s;
 }
 
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
 }  // namespace
+
+std::optional<std::string> unreadable_attachment(std::string_view mimetype, std::string_view extension) {
+    const std::string ext = lower(extension);
+    const std::string mime = lower(before_semicolon(mimetype));
+    bool bad = mime == "application/pdf" || mime == "image/png" || mime == "application/zip" ||
+               mime == "text/html" ||
+               mime == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    for (std::string_view e : {"xlsx", "pdf", "png", "zip", "html", "jpg", "jpeg"}) bad = bad || ext == e;
+    if (!bad) return std::nullopt;
+    return "The attachment is " + std::string(extension.empty() ? mimetype : extension) +
+           "; the relay reads json_detail, json_detail_lite_stream, json, inline_json, csv and txt results.";
+}
 
 std::optional<ResultFormat> parse_result_format(std::string_view name) {
     if (name == "json_detail") return ResultFormat::json_detail;
@@ -72,6 +91,18 @@ ResultFormat sniff_result_format(std::string_view head) {
     const auto line_end = head.find('\n');
     const auto first_line = head.substr(0, line_end);
     return first_line.find('\t') != std::string_view::npos ? ResultFormat::txt : ResultFormat::csv;
+}
+
+ResultFormat choose_result_format(const ResultOrigin& origin, std::string_view head) {
+    ResultFormat format = sniff_result_format(head);
+    if (origin.inline_attachment) {
+        if (auto guessed = guess_result_format(origin.mimetype, origin.extension)) return *guessed;
+    }
+    if (origin.action_api && format == ResultFormat::json) {
+        const std::string_view h = trim_left(head);
+        if (!h.empty() && h.front() == '{') return ResultFormat::json_detail;
+    }
+    return format;
 }
 
 }  // namespace lsr::core

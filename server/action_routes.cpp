@@ -1,14 +1,14 @@
 #include "server/action_routes.hpp"
 
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <memory>
 
 #include "core/action_catalog.hpp"
 #include "core/call_type.hpp"
+#include "core/core_error.hpp"
+#include "core/execute_payload_scanner.hpp"
 #include "core/hub_token.hpp"
+#include "core/text.hpp"
+#include "core/write_key_rule.hpp"
 #include "server/execute_handler.hpp"
 #include "server/logger.hpp"
 
@@ -83,37 +83,46 @@ struct ActionApi {
             ex->respond(http::status::not_found, ExecuteHandler::error_body("No form defined for action."));
             return;
         }
-        // The hub checks the required params (from `data`) before it builds the form.
+        // The hub parses the body like an execute payload and checks the required params
+        // (from `data`) before it builds the form. The same bounded scanner as execute: an
+        // iterative scan, nesting refused beyond core::kMaxJsonDepth.
         std::string write_key;
         const std::string& body = ex->body();
         bool blank = body.find_first_not_of(" \t\r\n") == std::string::npos;
         if (!blank) {
-            rapidjson::Document d;
-            d.Parse(body.c_str(), body.size());
-            if (d.HasParseError() || !d.IsObject()) {
-                ex->respond(http::status::not_found,
-                            ExecuteHandler::error_body("Request body must be valid JSON."));
+            core::ExecutePayloadScanner scanner;
+            std::error_code ec = scanner.feed(body);
+            if (!ec) ec = scanner.finish();
+            if (ec) {
+                const bool deep = ec == core::CoreError::too_deep;
+                ctx.log.info("action hub: form body refused",
+                             {{"route", ex->route_label()}, {"error", scanner.error_message()}});
+                ex->respond(
+                    deep ? http::status::bad_request : http::status::not_found,
+                    ExecuteHandler::error_body(deep ? scanner.error_message()
+                                                    : std::string("Request body must be valid JSON.")));
                 return;
             }
-            auto data = d.FindMember("data");
-            if (data != d.MemberEnd() && data->value.IsObject()) {
-                auto key = data->value.FindMember(core::ActionCatalog::write_key_param.data());
-                if (key != data->value.MemberEnd() && key->value.IsString())
-                    write_key.assign(key->value.GetString(), key->value.GetStringLength());
-            }
+            const auto& params = scanner.request().params;
+            if (auto key = params.find(std::string(core::ActionCatalog::write_key_param));
+                key != params.end())
+                write_key = key->second;
         }
         if (write_key.empty() && ctx.config.segment.default_write_key.empty()) {
-            rapidjson::StringBuffer buf;
-            rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-            w.StartObject();
-            w.Key("error");
-            std::string err = ExecuteHandler::missing_param_error(core::ActionCatalog::write_key_label);
-            w.String(err.c_str(), static_cast<rapidjson::SizeType>(err.size()));
-            w.EndObject();
-            ex->respond(http::status::ok, std::string(buf.GetString(), buf.GetSize()));
-            return;
+            return form_error(*ex, ExecuteHandler::missing_param_error(core::ActionCatalog::write_key_label));
+        }
+        if (!write_key.empty()) {
+            if (auto problem = core::WriteKeyRule::problem(write_key)) return form_error(*ex, *problem);
         }
         ex->respond(http::status::ok, catalog.form_json(*action));
+    }
+
+    // The hub's form answer for a settings problem: {"error": …} alone, status 200.
+    static void form_error(HttpExchange& ex, std::string_view error) {
+        std::string out = "{\"error\":";
+        core::append_json_string(out, error);
+        out += '}';
+        ex.respond(http::status::ok, std::move(out));
     }
 
     void run_execute(const std::shared_ptr<HttpExchange>& ex) {

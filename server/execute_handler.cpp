@@ -1,22 +1,12 @@
 #include "server/execute_handler.hpp"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
+#include "core/text.hpp"
 #include "server/delivery_dispatcher.hpp"
 #include "server/execute_job.hpp"
 #include "server/logger.hpp"
 #include "server/looker_downloader.hpp"
 
 namespace lsr::server {
-
-namespace {
-
-void write_string(rapidjson::Writer<rapidjson::StringBuffer>& w, std::string_view s) {
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
-}  // namespace
 
 ExecuteHandler::ExecuteHandler(ServiceContext& ctx) : ctx_(ctx), metrics_(ctx.registry) {
     tls_ = LookerDownloader::make_tls_context(ctx.config.hub.download, tls_error_);
@@ -91,37 +81,38 @@ std::string ExecuteHandler::no_data_error() {
 }
 
 std::string ExecuteHandler::looker_body(bool success, std::string_view message) {
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    w.StartObject();
-    w.Key("looker");
-    w.StartObject();
-    w.Key("success");
-    w.Bool(success);
+    return looker_answer(success, message, {}, {});
+}
+
+std::string ExecuteHandler::validation_body(std::string_view param, std::string_view problem) {
+    return looker_answer(false, problem, param, problem);
+}
+
+// Written by hand through core::append_json_string, so every answer is valid UTF-8 whatever
+// bytes a request value (echoed in a message) held.
+std::string ExecuteHandler::looker_answer(bool success, std::string_view message, std::string_view param,
+                                          std::string_view problem) {
+    std::string out = "{\"looker\":{\"success\":";
+    out += success ? "true" : "false";
     if (!message.empty()) {
-        w.Key("message");
-        write_string(w, message);
+        out += ",\"message\":";
+        core::append_json_string(out, message);
     }
-    w.Key("refresh_query");
-    w.Bool(false);
-    w.Key("validation_errors");
-    w.StartObject();
-    w.EndObject();
-    w.EndObject();
-    w.EndObject();
-    return std::string(buf.GetString(), buf.GetSize());
+    out += ",\"refresh_query\":false,\"validation_errors\":{";
+    if (!param.empty()) {
+        core::append_json_string(out, param);
+        out += ':';
+        core::append_json_string(out, problem);
+    }
+    out += "}}}";
+    return out;
 }
 
 std::string ExecuteHandler::error_body(std::string_view error) {
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    w.StartObject();
-    w.Key("success");
-    w.Bool(false);
-    w.Key("error");
-    write_string(w, error);
-    w.EndObject();
-    return std::string(buf.GetString(), buf.GetSize());
+    std::string out = "{\"success\":false,\"error\":";
+    core::append_json_string(out, error);
+    out += '}';
+    return out;
 }
 
 }  // namespace lsr::server

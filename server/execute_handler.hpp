@@ -52,6 +52,9 @@ class ExecuteHandler : public std::enable_shared_from_this<ExecuteHandler> {
     static std::string no_data_error();
     // {"looker":{"success":…,"message":…,"refresh_query":false,"validation_errors":{}}}
     static std::string looker_body(bool success, std::string_view message);
+    // A refused setting, in the hub's validation_errors shape: success false, the problem as
+    // the message and as validation_errors[param].
+    static std::string validation_body(std::string_view param, std::string_view problem);
     // {"success":false,"error":…}
     static std::string error_body(std::string_view error);
 
@@ -74,6 +77,8 @@ class ExecuteHandler : public std::enable_shared_from_this<ExecuteHandler> {
     explicit ExecuteHandler(ServiceContext& ctx);
 
   private:
+    static std::string looker_answer(bool success, std::string_view message, std::string_view param,
+                                     std::string_view problem);
     void on_settled(const BatchSettled& settled);
 
     ServiceContext& ctx_;

@@ -14,12 +14,15 @@
 #include "core/action_catalog.hpp"
 #include "core/attachment_decoder.hpp"
 #include "core/batch_builder.hpp"
+#include "core/core_error.hpp"
 #include "core/event_sink.hpp"
+#include "core/execute_answer.hpp"
 #include "core/execute_payload_scanner.hpp"
 #include "core/execute_request_validator.hpp"
 #include "core/mapper_options.hpp"
 #include "core/result_format.hpp"
 #include "core/result_mapper.hpp"
+#include "core/write_key_rule.hpp"
 #include "server/delivery_dispatcher.hpp"
 #include "server/execute_handler.hpp"
 #include "server/logger.hpp"
@@ -33,7 +36,6 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::size_t kReadChunk = 1 << 20;
-constexpr std::size_t kSniffBytes = 64 * 1024;
 constexpr const char* kRetryAfterSeconds = "30";
 constexpr std::size_t kBatchesPerCommit = 8;
 constexpr std::size_t kBytesPerCommit = 4 << 20;
@@ -56,23 +58,6 @@ std::string new_request_id() {
         }
     }
     return id + "-" + std::to_string(++counter);
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-// Formats the relay cannot read: say so instead of mapping binary bytes.
-bool unsupported_attachment(const core::AttachmentInfo& a) {
-    std::string ext = lower(a.extension);
-    std::string mime = lower(a.mimetype.substr(0, a.mimetype.find(';')));
-    for (std::string_view bad : {"xlsx", "pdf", "png", "zip", "html", "jpg", "jpeg"}) {
-        if (ext == bad) return true;
-    }
-    return mime == "application/pdf" || mime == "image/png" || mime == "application/zip" ||
-           mime == "text/html" || mime == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 }
 
 std::string plural(std::uint64_t n, std::string_view one, std::string_view many) {
@@ -208,7 +193,9 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
         if (ec) {
             std::string msg = scanner.error_message().empty() ? "Request body must be valid JSON."
                                                               : scanner.error_message();
-            answer_error(http::status::not_found, msg);
+            // Nesting beyond core::kMaxJsonDepth is a bad request, not a hub validation text.
+            answer_error(
+                ec == core::CoreError::too_deep ? http::status::bad_request : http::status::not_found, msg);
             return false;
         }
         return true;
@@ -246,15 +233,17 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
                          ExecuteHandler::missing_param_error(core::ActionCatalog::write_key_label));
             return false;
         }
-        if (request_.plan.download_url.empty() && unsupported_attachment(request_.attachment)) {
-            failure_ =
-                "The attachment is " +
-                (request_.attachment.extension.empty() ? request_.attachment.mimetype
-                                                       : request_.attachment.extension) +
-                "; the relay reads json_detail, json_detail_lite_stream, json, inline_json, csv and txt "
-                "results.";
-            complete();
+        if (auto problem = core::WriteKeyRule::problem(write_key_)) {
+            answer_error(http::status::bad_request, *problem, core::ActionCatalog::write_key_param);
             return false;
+        }
+        if (request_.plan.download_url.empty()) {
+            const auto& a = request_.attachment;
+            if (auto why = core::unreadable_attachment(a.mimetype, a.extension)) {
+                failure_ = std::move(*why);
+                complete();
+                return false;
+            }
         }
         return true;
     }
@@ -344,7 +333,7 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
         if (stopped_) return;
         if (!mapper_) {
             head_.append(data);
-            if (head_.size() < kSniffBytes) return;
+            if (head_.size() < core::kFormatSniffBytes) return;
             make_mapper();
             std::string head = std::move(head_);
             head_.clear();
@@ -363,20 +352,14 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
     }
 
     void make_mapper() {
-        core::ResultFormat format = core::sniff_result_format(head_);
-        if (!request_.plan.download_url.empty() || !request_.attachment.present) {
-            // Looker sends the format the action advertises.
-        } else if (auto guessed = core::guess_result_format(request_.attachment.mimetype,
-                                                            request_.attachment.extension)) {
-            format = *guessed;
-        }
-        if (!source_.webhook && format == core::ResultFormat::json) {
-            std::string_view h = head_;
-            while (!h.empty() &&
-                   (h.front() == ' ' || h.front() == '\n' || h.front() == '\r' || h.front() == '\t'))
-                h.remove_prefix(1);
-            if (!h.empty() && h.front() == '{') format = core::ResultFormat::json_detail;
-        }
+        // The decision `preview` takes too (core::choose_result_format).
+        core::ResultOrigin origin;
+        origin.action_api = !source_.webhook;
+        origin.inline_attachment = request_.plan.download_url.empty() && request_.attachment.present;
+        origin.mimetype = request_.attachment.mimetype;
+        origin.extension = request_.attachment.extension;
+        const core::ResultFormat format =
+            core::choose_result_format(origin, std::string_view(head_).substr(0, core::kFormatSniffBytes));
         format_ = format;
         mapper_ = std::make_unique<core::ResultMapper>(options_, format, *this);
     }
@@ -456,10 +439,7 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
         for (const auto& [reason, n] : s.rejected_by_reason) m.rows_rejected(reason, n);
         for (const auto& [dest, n] : s.not_ready_by_destination) m.destination_not_ready(dest, n);
         const std::size_t max_reasons = ctx_.config.mapping.max_reasons_reported;
-        const std::string accepted_so_far = spooled_events_ > 0
-                                                ? " " + plural(spooled_events_, "row was", "rows were") +
-                                                      " accepted before that and will be delivered."
-                                                : " No rows were accepted.";
+        const std::string accepted_so_far = core::ExecuteAnswer::accepted_so_far(spooled_events_);
 
         if (spool_error_) {
             std::uint64_t not_spooled = s.accepted > spooled_events_ ? s.accepted - spooled_events_ : 0;
@@ -480,12 +460,11 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
             return answer_looker(http::status::service_unavailable, false, msg + accepted_so_far, true);
         }
         if (!failure_.empty() || mapper_failed_) {
-            std::string msg = !failure_.empty() ? failure_ : mapper_->error_message();
-            if (msg.empty()) msg = "The result could not be processed.";
-            if (msg.back() != '.') msg += '.';
+            const std::string msg = core::ExecuteAnswer::failure_message(
+                !failure_.empty() ? failure_ : mapper_->error_message(), spooled_events_);
             m.execute(source_.label, "failed");
             log_done("failed", s);
-            return answer_looker(http::status::ok, false, msg + accepted_so_far, false);
+            return answer_looker(http::status::ok, false, msg, false);
         }
         message_ = s.message(max_reasons);
         success_ = s.rejected == 0;
@@ -600,7 +579,8 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
 
     // An error found while reading the request: 404/500 with {"success":false,"error":…} while
     // nothing was sent yet; after the first newline, the looker body reporting the failure.
-    void answer_error(http::status status, const std::string& error) {
+    // With `invalid_param`, a refused setting: the hub's validation_errors shape either way.
+    void answer_error(http::status status, const std::string& error, std::string_view invalid_param = {}) {
         handler_->metrics().execute(source_.label, "rejected_request");
         if (waiter_) handler_->remove_waiter(request_id_);
         ctx_.log.info("execute refused",
@@ -609,6 +589,11 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
         if (answered_) return;
         answered_ = true;
         keepalive_.cancel();
+        if (!invalid_param.empty()) {
+            std::string body = ExecuteHandler::validation_body(invalid_param, error);
+            if (streaming_) return exchange_->end_stream(std::move(body));
+            return exchange_->respond(status, std::move(body));
+        }
         if (streaming_) {
             exchange_->end_stream(ExecuteHandler::looker_body(false, error));
         } else {

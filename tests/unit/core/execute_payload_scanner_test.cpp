@@ -4,6 +4,8 @@
 #include <string>
 
 #include "core/attachment_decoder.hpp"
+#include "core/core_error.hpp"
+#include "core/json_limits.hpp"
 
 using lsr::core::AttachmentDecoder;
 using lsr::core::AttachmentInfo;
@@ -155,4 +157,25 @@ TEST_CASE("execute payload: deep nesting is refused, not recursed", "[scanner]")
     std::error_code ec;
     scan(body, 64, &ec);
     CHECK(ec);
+}
+
+TEST_CASE("execute payload: nesting is bounded by kMaxJsonDepth on any value, root included", "[scanner]") {
+    const std::size_t limit = lsr::core::kMaxJsonDepth;
+    // The body of the form/execute crash: 150,000 '[' then as many ']'.
+    for (const std::string& body : {std::string(150000, '[') + std::string(150000, ']'),
+                                    "{\"data\":" + std::string(limit, '[') + std::string(limit, ']') + "}",
+                                    "{\"attachment\":{\"data\":" + std::string(limit, '{') + "}}"}) {
+        for (std::size_t chunk : {body.size(), std::size_t(4096)}) {
+            std::error_code ec;
+            std::string message;
+            scan(body, chunk, &ec, &message);
+            CHECK(ec == lsr::core::CoreError::too_deep);
+            CHECK(message == "Request body is nested more than " + std::to_string(limit) + " levels deep.");
+        }
+    }
+    // Just within the limit: the root object and limit-1 arrays.
+    std::error_code ec;
+    const std::string within = "{\"data\":" + std::string(limit - 1, '[') + std::string(limit - 1, ']') + "}";
+    scan(within, within.size(), &ec);
+    CHECK_FALSE(ec);
 }

@@ -1,6 +1,7 @@
 // The result formats and the streaming guarantee: any chunking gives the same output.
 #include <catch2/catch.hpp>
 
+#include "core/json_limits.hpp"
 #include "mapper_test_support.hpp"
 
 using namespace lsr;
@@ -149,10 +150,12 @@ TEST_CASE("formats: nesting limits hold whether a row is parsed whole or scanned
                std::string(static_cast<std::size_t>(depth), ']') + "}}]}";
     };
     for (std::size_t chunk : {std::size_t(0), std::size_t(7)}) {
-        auto ok = run_mapper(standard_options(), ResultFormat::json_detail, doc(200), chunk);
+        // The row sits 4 levels down; its cell may nest to the limit, not past it.
+        constexpr int kLimit = static_cast<int>(lsr::core::kMaxJsonDepth);
+        auto ok = run_mapper(standard_options(), ResultFormat::json_detail, doc(kLimit - 4), chunk);
         CHECK_FALSE(ok.ec);
         CHECK(ok.summary.accepted == 1);
-        auto deep = run_mapper(standard_options(), ResultFormat::json_detail, doc(400), chunk);
+        auto deep = run_mapper(standard_options(), ResultFormat::json_detail, doc(kLimit - 3), chunk);
         CHECK(deep.ec);
         CHECK(deep.error.find("nesting too deep") != std::string::npos);
     }
