@@ -35,13 +35,14 @@ std::int64_t BackoffPolicy::delay_ms(std::uint32_t failures, double u) const {
 }
 
 std::int64_t BackoffPolicy::next_delay_ms(std::uint32_t failures) {
-    double u = 0.0;
+    return delay_ms(failures, draw());
+}
+
+double BackoffPolicy::draw() {
     if (uniform_) {
-        u = uniform_();
-    } else {
-        u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+        return uniform_();
     }
-    return delay_ms(failures, u);
+    return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
 }
 
 }  // namespace lsr::core

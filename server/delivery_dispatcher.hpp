@@ -61,6 +61,10 @@ class DeliveryDispatcher {
     // pauses and ages, and the uniform [0, 1) source of the backoff jitter.
     void set_clock_for_testing(std::function<std::int64_t()> wall_ms);
     void set_jitter_for_testing(std::function<double()> uniform);
+    // Tests only, before start(): while `fail(op)` returns true, the spool write that settles a
+    // batch ("mark_delivered", "reschedule", "split", "dead_letter") fails as on a full disk,
+    // without reaching the spool. Called on the spool thread.
+    void set_settle_fault_for_testing(std::function<bool(std::string_view op)> fail);
 
   private:
     struct Impl;
