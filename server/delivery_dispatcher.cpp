@@ -709,6 +709,9 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
             out += ",\"in_flight\":" + std::to_string(s.in_flight());
             out += ",\"in_flight_limit\":" + std::to_string(s.in_flight_limit());
             out += ",\"paused_until_ms\":" + std::to_string(s.paused(t) ? s.paused_until_ms() : 0);
+            out += ",\"failing\":";
+            out += s.health().failing() ? "true" : "false";
+            out += ",\"next_probe_ms\":" + std::to_string(s.health().next_probe_ms());
             out += ",\"delivered_batches\":" + std::to_string(s.delivered_batches);
             out += ",\"failed_attempts\":" + std::to_string(s.failed_attempts);
             out += ",\"dead_lettered_batches\":" + std::to_string(s.dead_lettered_batches);

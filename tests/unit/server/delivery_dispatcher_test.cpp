@@ -474,6 +474,7 @@ TEST_CASE("DeliveryDispatcher: status_json names keys by a short prefix only") {
     CHECK(s.find("\"key\":\"wk_s\u2026\"") != std::string::npos);
     CHECK(s.find("\"last_error\":\"http_500: {\\\"error\\\":\\\"boom\\\"}\"") != std::string::npos);
     CHECK(s.find("\"write_keys\":[") != std::string::npos);
+    CHECK(s.find("\"failing\":true") != std::string::npos);  // probed until it answers again
 }
 
 TEST_CASE("DeliveryDispatcher: X-RateLimit-Reset pauses on a 429 only; Retry-After on any retryable answer") {
