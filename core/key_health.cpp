@@ -54,8 +54,14 @@ std::int64_t KeyHealth::due_at(std::int64_t now_ms, std::int64_t earliest_ms, st
     return earliest_ms;
 }
 
-std::int64_t KeyHealth::lease_horizon(std::int64_t now_ms) const {
-    return failing_ || recovering_ ? kNever : now_ms;
+std::int64_t KeyHealth::lease_horizon(std::int64_t now_ms, std::int64_t earliest_ms) const {
+    if (recovering_) {
+        return kNever;
+    }
+    if (failing_) {
+        return std::max(now_ms, earliest_ms);  // the batch due soonest, whenever that is
+    }
+    return now_ms;
 }
 
 }  // namespace lsr::core

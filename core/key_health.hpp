@@ -7,8 +7,10 @@
 //   Only one request (the probe) is in flight at a time, at the key's own probe schedule:
 //   capped exponential backoff with full jitter over the key's consecutive failed probes,
 //   base `base_delay_ms`, ceiling min(max_delay_ms, kProbeCeilingMs). The probe takes the
-//   key's oldest waiting batch whatever its own next_attempt_ms says, so a recovery is seen
-//   within one probe interval, not after the longest batch backoff.
+//   waiting batch due soonest, even before its own next_attempt_ms, so a recovery is seen
+//   within one probe interval, not after the longest batch backoff; a failed probe batch is
+//   rescheduled behind the others, so one batch Segment keeps failing does not stand for
+//   the whole key.
 // - recovering: a probe (a request sent while failing) succeeded. Every waiting batch of
 //   the key is due at once, until the key has none waiting (the caller ends it when a lease
 //   comes back short) or it fails again.
@@ -51,8 +53,9 @@ class KeyHealth {
     // When the next lease may happen, given the earliest next_attempt_ms of the key's
     // waiting batches (kNever: none known) and the requests in flight. kNever: wait for news.
     std::int64_t due_at(std::int64_t now_ms, std::int64_t earliest_ms, std::uint32_t in_flight) const;
-    // The `now` a lease passes to the spool: batches due by then are taken.
-    std::int64_t lease_horizon(std::int64_t now_ms) const;
+    // The `now` a lease passes to the spool: batches due by then are taken. `earliest_ms` as
+    // for due_at.
+    std::int64_t lease_horizon(std::int64_t now_ms, std::int64_t earliest_ms) const;
 
   private:
     BackoffPolicy probe_backoff_;

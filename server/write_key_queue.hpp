@@ -68,7 +68,9 @@ class WriteKeyQueue {
     std::int64_t due_at(std::int64_t now_ms) const {
         return health_.due_at(now_ms, next_due_ms_, in_flight_);
     }
-    std::int64_t lease_horizon(std::int64_t now_ms) const { return health_.lease_horizon(now_ms); }
+    std::int64_t lease_horizon(std::int64_t now_ms) const {
+        return health_.lease_horizon(now_ms, next_due_ms_);
+    }
     const core::KeyHealth& health() const { return health_; }
     std::uint64_t send_epoch() const { return health_.send_epoch(); }
     void on_failed_request(std::int64_t now_ms, std::uint64_t send_epoch, double jitter) {

@@ -11,7 +11,7 @@ TEST_CASE("KeyHealth: healthy keys follow each batch's own schedule") {
     CHECK(h.slots(0, 4, 4) == 0);
     CHECK(h.due_at(1'000, 30'000, 0) == 30'000);
     CHECK(h.due_at(1'000, KeyHealth::kNever, 0) == KeyHealth::kNever);
-    CHECK(h.lease_horizon(1'000) == 1'000);
+    CHECK(h.lease_horizon(1'000, 30'000) == 1'000);
     CHECK_FALSE(h.on_success(h.send_epoch()));  // nothing to recover from
 }
 
@@ -26,7 +26,9 @@ TEST_CASE("KeyHealth: a failure opens the circuit; probes back off up to the pro
     CHECK(h.slots(10'499, 1, 4) == 0);  // one probe at a time
     CHECK(h.due_at(10'000, 70'000, 0) == 10'499);
     CHECK(h.due_at(10'000, 70'000, 1) == KeyHealth::kNever);  // wait for the probe's answer
-    CHECK(h.lease_horizon(10'000) == KeyHealth::kNever);
+    // the probe takes the batch due soonest, before its time if need be
+    CHECK(h.lease_horizon(10'499, 70'000) == 70'000);
+    CHECK(h.lease_horizon(10'499, 9'000) == 10'499);
     // answers to requests sent before the streak move nothing
     h.on_failure(10'100, before, 0.999);
     CHECK(h.next_probe_ms() == 10'499);
@@ -57,12 +59,12 @@ TEST_CASE("KeyHealth: a successful probe makes every waiting batch due until non
     CHECK(h.recovering());
     CHECK(h.due_at(2'000, 55'000, 3) == 2'000);
     CHECK(h.due_at(2'000, KeyHealth::kNever, 0) == KeyHealth::kNever);
-    CHECK(h.lease_horizon(2'000) == KeyHealth::kNever);
+    CHECK(h.lease_horizon(2'000, 55'000) == KeyHealth::kNever);
     CHECK(h.slots(2'000, 1, 4) == 3);
     CHECK_FALSE(h.on_success(probe));  // a second answer of the same epoch changes nothing
     h.end_recovery();
     CHECK(h.due_at(2'000, 55'000, 0) == 55'000);
-    CHECK(h.lease_horizon(2'000) == 2'000);
+    CHECK(h.lease_horizon(2'000, 55'000) == 2'000);
 }
 
 TEST_CASE("KeyHealth: failing again during the recovery stops it") {

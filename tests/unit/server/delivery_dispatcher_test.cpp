@@ -607,3 +607,22 @@ TEST_CASE("DeliveryDispatcher: when a failing write key answers again, its waiti
     REQUIRE(wait_until([&] { return f.settled_copy().size() == 6; }));
     CHECK(metric(f.registry, "lsr_delivered_events_total") == 6);
 }
+
+TEST_CASE("DeliveryDispatcher: one batch Segment keeps failing does not hold up its write key") {
+    // The key's oldest batch always gets a 500. Probes take the batch due soonest, so the
+    // failed one goes behind the others, and the rest of the key is delivered.
+    Fixture f;
+    f.cfg.retry.base_delay_ms = 20;
+    f.cfg.retry.max_delay_ms = 30'000;
+    f.cfg.per_write_key.max_in_flight = 1;
+    f.stand_in.set_decide([](const StandInRequest& r) {
+        StandInAnswer a;
+        if (r.body.find("\"userId\":\"p1\"") != std::string::npos) a.status = 500;
+        return a;
+    });
+    f.append("wk_alpha", {"p1"}, "r1", wall_ms() - 1'000);
+    for (int i = 0; i < 5; ++i) f.append("wk_alpha", {"g" + std::to_string(i)});
+    f.start();
+    REQUIRE(wait_until([&] { return f.spool->stats().batches == 1; }, 10s));
+    CHECK(metric(f.registry, "lsr_delivered_events_total") == 5);
+}

@@ -105,7 +105,7 @@ TEST_CASE("WriteKeyQueue: a failing key sends one probe at a time, at its probe 
     CHECK(q.due_at(1'000) == 1'050);  // the probe, not the batches' 50 s
     CHECK(q.capacity(1'010) == 0);
     CHECK(q.capacity(1'050) == 1);
-    CHECK(q.lease_horizon(1'050) == WriteKeyQueue::kNever);  // whatever batch is oldest
+    CHECK(q.lease_horizon(1'050) == 50'000);  // the batch due soonest, before its time
     const auto probe = q.send_epoch();
     q.on_send();
     CHECK(q.capacity(1'050) == 0);
