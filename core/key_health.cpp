@@ -8,6 +8,7 @@ KeyHealth::KeyHealth(std::uint32_t base_delay_ms, std::uint32_t max_delay_ms)
     : probe_backoff_(base_delay_ms, std::min(max_delay_ms, kProbeCeilingMs), [] { return 0.0; }) {}
 
 void KeyHealth::on_failure(std::int64_t now_ms, std::uint64_t send_epoch, double jitter) {
+    proven_ = true;
     if (!failing_) {
         failing_ = true;
         recovering_ = false;
@@ -23,6 +24,11 @@ void KeyHealth::on_failure(std::int64_t now_ms, std::uint64_t send_epoch, double
 }
 
 bool KeyHealth::on_success(std::uint64_t send_epoch) {
+    if (!proven_) {
+        proven_ = true;  // the first answer: whatever waits out an earlier backoff is due
+        recovering_ = true;
+        return true;
+    }
     if (!failing_ || send_epoch != epoch_) {
         return false;
     }
@@ -51,6 +57,9 @@ std::int64_t KeyHealth::due_at(std::int64_t now_ms, std::int64_t earliest_ms, st
     if (recovering_) {
         return std::min(earliest_ms, now_ms);
     }
+    if (!proven_ && earliest_ms > now_ms) {
+        return in_flight == 0 ? now_ms : kNever;  // probe the waiting batches now
+    }
     return earliest_ms;
 }
 
@@ -58,7 +67,7 @@ std::int64_t KeyHealth::lease_horizon(std::int64_t now_ms, std::int64_t earliest
     if (recovering_) {
         return kNever;
     }
-    if (failing_) {
+    if (failing_ || !proven_) {
         return std::max(now_ms, earliest_ms);  // the batch due soonest, whenever that is
     }
     return now_ms;

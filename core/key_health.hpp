@@ -15,6 +15,10 @@
 //   the key is due at once, until the key has none waiting (the caller ends it when a lease
 //   comes back short) or it fails again.
 //
+// - unproven: no request of this key has been answered yet in this process (a restart, say).
+//   If its waiting batches are all waiting out backoffs from before, one probe goes now (the
+//   batch due soonest); its success makes them all due, as after a failure streak.
+//
 // Answers to requests sent before the current failure streak began do not move the state:
 // their success says nothing about the endpoint now, and their failure must not push the
 // probe out. Each send carries the epoch it was sent in (send_epoch()).
@@ -35,6 +39,7 @@ class KeyHealth {
     KeyHealth(std::uint32_t base_delay_ms, std::uint32_t max_delay_ms);
 
     bool failing() const { return failing_; }
+    bool proven() const { return proven_; }
     bool recovering() const { return recovering_; }
     std::uint32_t failed_probes() const { return failures_; }
     std::int64_t next_probe_ms() const { return failing_ ? next_probe_ms_ : 0; }
@@ -42,8 +47,8 @@ class KeyHealth {
 
     // A retryable answer (or none) to a request sent in `send_epoch`.
     void on_failure(std::int64_t now_ms, std::uint64_t send_epoch, double jitter);
-    // A 2xx to a request sent in `send_epoch`. True when it ends a failure streak: the
-    // key's waiting batches are due now.
+    // A 2xx to a request sent in `send_epoch`. True when it ends a failure streak, or is the
+    // key's first answer: the key's waiting batches are due now.
     bool on_success(std::uint64_t send_epoch);
     // The key has no batch waiting any more: back to each batch's own schedule.
     void end_recovery() { recovering_ = false; }
@@ -59,6 +64,7 @@ class KeyHealth {
 
   private:
     BackoffPolicy probe_backoff_;
+    bool proven_ = false;
     bool failing_ = false;
     bool recovering_ = false;
     std::uint32_t failures_ = 0;

@@ -445,10 +445,15 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
         }
         if (action == DeliveryAction::retry) {
             kq.state.on_failed_request(t, epoch, backoff.draw());
-        } else if (action == DeliveryAction::done && kq.state.on_successful_request(epoch)) {
-            log.info("segment answers the write key again; its waiting batches are due now",
-                     {{"key", short_key}});
-            hint_due(kq, t);
+        } else if (action == DeliveryAction::done) {
+            const bool was_failing = kq.state.health().failing();
+            if (kq.state.on_successful_request(epoch)) {
+                if (was_failing) {
+                    log.info("segment answers the write key again; its waiting batches are due now",
+                             {{"key", short_key}});
+                }
+                hint_due(kq, t);
+            }
         }
         switch (action) {
             case DeliveryAction::done:

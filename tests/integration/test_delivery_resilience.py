@@ -7,7 +7,7 @@
 - A long outage of the stand-in Segment with a large max_delay_ms: while a write key fails the
   relay probes it with one request at a time, and once Segment answers again every waiting
   batch goes at once: all events arrive within a few seconds of the recovery, not after the
-  batches' own backoffs (up to max_delay_ms).
+  batches' own backoffs (up to max_delay_ms). The same after a restart of the relay.
 """
 
 import json
@@ -148,6 +148,26 @@ class RecoveryAfterOutageTest(unittest.TestCase):
         # its own (which would be about five per batch here).
         self.assertLess(during, 2 * batches)
         # The probe interval is at most 5 s; the batches' own backoffs reach 16-30 s by now.
+        self.assertLess(took, 10.0)
+
+    def test_after_a_restart_waiting_batches_go_once_segment_answers(self):
+        # The batches wait out backoffs of many seconds when the relay is restarted; Segment
+        # is back by then. The restarted relay probes the key at once instead of waiting.
+        self.segment.push_response(503, times=1_000_000)
+        status, _, data = self.relay.request("POST", "/actions/segment_event/execute",
+                                             body=rows_execute(0, self.ROWS, write_key="wk_restart"),
+                                             headers=hub_headers(), timeout=60)
+        self.assertEqual(status, 200, data)
+        time.sleep(self.OUTAGE_S)
+        self.assertEqual(self.relay.stop(), 0)
+        self.segment.clear_script()
+        self.segment.reset()
+        self.relay.start()
+        back = time.monotonic()
+        self.assertTrue(self.segment.wait_for_unique_events(self.ROWS, timeout=60))
+        took = time.monotonic() - back
+        print("\n  restarted after a %.0f s outage: all %d events %.1f s after the start"
+              % (self.OUTAGE_S, self.ROWS, took))
         self.assertLess(took, 10.0)
 
 

@@ -6,6 +6,9 @@ using lsr::core::KeyHealth;
 
 TEST_CASE("KeyHealth: healthy keys follow each batch's own schedule") {
     KeyHealth h(500, 60'000);
+    CHECK(h.on_success(h.send_epoch()));  // the first answer proves the key
+    h.end_recovery();
+    CHECK(h.proven());
     CHECK_FALSE(h.failing());
     CHECK(h.slots(0, 1, 4) == 3);
     CHECK(h.slots(0, 4, 4) == 0);
@@ -75,4 +78,29 @@ TEST_CASE("KeyHealth: failing again during the recovery stops it") {
     CHECK(h.failing());
     CHECK_FALSE(h.recovering());
     CHECK(h.next_probe_ms() == 100 + 250);  // a new streak starts from the base
+}
+
+TEST_CASE("KeyHealth: an unproven key probes batches that wait out an earlier backoff") {
+    // After a restart the spool's batches may wait out backoffs from before it: one probe
+    // goes now, and its success makes them all due.
+    KeyHealth h(500, 60'000);
+    CHECK_FALSE(h.proven());
+    CHECK(h.due_at(1'000, 500, 0) == 500);  // due anyway: nothing special
+    CHECK(h.lease_horizon(1'000, 500) == 1'000);
+    CHECK(h.due_at(1'000, 40'000, 0) == 1'000);  // waiting: probe now
+    CHECK(h.due_at(1'000, 40'000, 1) == KeyHealth::kNever);
+    CHECK(h.lease_horizon(1'000, 40'000) == 40'000);  // the batch due soonest
+    CHECK(h.on_success(h.send_epoch()));
+    CHECK(h.recovering());
+    CHECK(h.due_at(1'100, 45'000, 0) == 1'100);
+    h.end_recovery();
+    CHECK(h.due_at(1'100, 45'000, 0) == 45'000);
+}
+
+TEST_CASE("KeyHealth: an unproven key whose first answer fails is failing") {
+    KeyHealth h(500, 60'000);
+    h.on_failure(1'000, h.send_epoch(), 0.5);
+    CHECK(h.proven());
+    CHECK(h.failing());
+    CHECK(h.next_probe_ms() == 1'250);
 }

@@ -626,3 +626,23 @@ TEST_CASE("DeliveryDispatcher: one batch Segment keeps failing does not hold up 
     REQUIRE(wait_until([&] { return f.spool->stats().batches == 1; }, 10s));
     CHECK(metric(f.registry, "lsr_delivered_events_total") == 5);
 }
+
+TEST_CASE(
+    "DeliveryDispatcher: after a restart, batches waiting out an earlier backoff go once a probe succeeds") {
+    // The spool holds batches rescheduled 20 s ahead by an earlier run (Segment was down
+    // then). A new dispatcher probes the key at once; Segment answers, and they all go.
+    Fixture f;
+    f.cfg.retry.max_delay_ms = 30'000;
+    for (int i = 0; i < 5; ++i) f.append("wk_alpha", {"w" + std::to_string(i)});
+    {
+        auto waiting = f.spool->lease_due("wk_alpha", wall_ms(), 10);
+        REQUIRE(waiting.size() == 5);
+        for (const auto& b : waiting) REQUIRE_FALSE(f.spool->reschedule(b.id, wall_ms() + 20'000, "network"));
+        f.spool->release_all_leases();
+    }
+    const auto start = Clock::now();
+    f.start();
+    REQUIRE(wait_until([&] { return f.spool_empty(); }, 15s));
+    CHECK(Clock::now() - start < 10s);  // not the 20 s backoff
+    CHECK(f.stand_in.requests().size() == 5);
+}

@@ -93,6 +93,10 @@ TEST_CASE("WriteKeyQueue: a failing key sends one probe at a time, at its probe 
     retry.base_delay_ms = 100;
     retry.max_delay_ms = 60'000;
     WriteKeyQueue q("wk_alpha", limits(0, 0, 4), 0, retry);
+    q.on_send();
+    CHECK(q.on_successful_request(q.send_epoch()));  // the key's first answer
+    q.on_settled();
+    q.end_recovery();
     q.set_next_due(50'000);  // the batches wait their own backoff
     CHECK(q.due_at(1'000) == 50'000);
     CHECK(q.lease_horizon(1'000) == 1'000);
