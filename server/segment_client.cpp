@@ -133,13 +133,23 @@ void SegmentClient::prepare_and_send(std::shared_ptr<SegmentConnection> conn, Se
         return fail_locally(std::move(conn), std::move(handler),
                             "the request could not be built: unknown exception");
     }
-    conn->async_send(std::move(req),
-                     [this, conn, wire_bytes, gzipped, h = std::move(handler)](SegmentResponse r) mutable {
-                         r.request_bytes = wire_bytes;
-                         r.gzipped = gzipped;
-                         release(conn);
-                         h(std::move(r));
-                     });
+    // Called exactly once: by the connection, or here if handing the request over throws.
+    auto once = std::make_shared<Handler>(std::move(handler));
+    try {
+        conn->async_send(std::move(req), [this, conn, wire_bytes, gzipped, once](SegmentResponse r) {
+            r.request_bytes = wire_bytes;
+            r.gzipped = gzipped;
+            release(conn);
+            if (auto h = std::exchange(*once, nullptr)) {
+                h(std::move(r));
+            }
+        });
+    } catch (const std::exception& e) {
+        if (auto h = std::exchange(*once, nullptr)) {
+            fail_locally(std::move(conn), std::move(h),
+                         std::string("the request could not be sent: ") + e.what());
+        }
+    }
 }
 
 void SegmentClient::fail_locally(std::shared_ptr<SegmentConnection> conn, Handler handler,
