@@ -11,10 +11,11 @@ BackoffPolicy::BackoffPolicy(std::uint32_t base_delay_ms, std::uint32_t max_dela
       max_ms_(std::max(max_delay_ms, std::max<std::uint32_t>(base_delay_ms, 1))),
       rng_(std::random_device{}()) {}
 
+// With a uniform source the generator is never used: no random_device is opened.
 BackoffPolicy::BackoffPolicy(std::uint32_t base_delay_ms, std::uint32_t max_delay_ms, UniformSource uniform)
-    : BackoffPolicy(base_delay_ms, max_delay_ms) {
-    uniform_ = std::move(uniform);
-}
+    : base_ms_(std::max<std::uint32_t>(base_delay_ms, 1)),
+      max_ms_(std::max(max_delay_ms, std::max<std::uint32_t>(base_delay_ms, 1))),
+      uniform_(std::move(uniform)) {}
 
 std::int64_t BackoffPolicy::ceiling_ms(std::uint32_t failures) const {
     // 2^32 * base already exceeds any 32-bit cap, so larger exponents change nothing.
