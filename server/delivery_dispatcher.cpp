@@ -28,6 +28,7 @@
 #include "core/delivery_outcome.hpp"
 #include "core/retry_after.hpp"
 #include "server/delivery_metrics.hpp"
+#include "server/delivery_status.hpp"
 #include "server/logger.hpp"
 #include "server/segment_client.hpp"
 #include "server/spool.hpp"
@@ -45,25 +46,6 @@ std::int64_t system_now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    out += '"';
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (u < 0x20) {
-            out += "\\u00";
-            out += kHex[u >> 4];
-            out += kHex[u & 0xf];
-        } else {
-            out += c;
-        }
-    }
-    out += '"';
 }
 
 struct PollResult {
@@ -682,51 +664,19 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
 
     // -- status -----------------------------------------------------------------------------
     void refresh_status() {
-        const std::int64_t t = now();
-        std::string out = "{\"stopping\":";
-        out += stopping ? "true" : "false";
-        out += ",\"in_flight\":" + std::to_string(in_flight);
-        out += ",\"endpoint\":";
-        append_json_string(out, client.endpoint().url());
-        out += ",\"spool\":{\"batches\":" + std::to_string(last_stats.batches) +
-               ",\"events\":" + std::to_string(last_stats.events) +
-               ",\"bytes\":" + std::to_string(last_stats.bytes) +
-               ",\"dead_letters\":" + std::to_string(last_stats.dead_letters) + ",\"oldest_event_age_s\":" +
-               std::to_string(last_stats.oldest_created_ms > 0
-                                  ? std::max<std::int64_t>(0, t - last_stats.oldest_created_ms) / 1000
-                                  : 0) +
-               "}";
-        out += ",\"write_keys\":[";
-        bool first = true;
+        std::vector<const WriteKeyQueue*> keys;
+        keys.reserve(queues.size());
         for (const auto& [key, q] : queues) {
-            const WriteKeyQueue& s = q->state;
-            if (!first) {
-                out += ',';
-            }
-            first = false;
-            out += "{\"key\":";
-            append_json_string(out, WriteKeyQueue::short_key(key));
-            out += ",\"due\":";
-            out += s.next_due_ms() <= t ? "true" : "false";
-            out += ",\"next_attempt_ms\":" + (s.next_due_ms() == WriteKeyQueue::kNever
-                                                  ? std::string("null")
-                                                  : std::to_string(s.next_due_ms()));
-            out += ",\"in_flight\":" + std::to_string(s.in_flight());
-            out += ",\"in_flight_limit\":" + std::to_string(s.in_flight_limit());
-            out += ",\"paused_until_ms\":" + std::to_string(s.paused(t) ? s.paused_until_ms() : 0);
-            out += ",\"failing\":";
-            out += s.health().failing() ? "true" : "false";
-            out += ",\"next_probe_ms\":" + std::to_string(s.health().next_probe_ms());
-            out += ",\"delivered_batches\":" + std::to_string(s.delivered_batches);
-            out += ",\"failed_attempts\":" + std::to_string(s.failed_attempts);
-            out += ",\"dead_lettered_batches\":" + std::to_string(s.dead_lettered_batches);
-            out += ",\"last_error\":";
-            append_json_string(out, s.last_error);
-            out += '}';
+            keys.push_back(&q->state);
         }
-        out += "]}";
-        std::lock_guard lock(status_mu);
-        status_cache = std::move(out);
+        const std::string endpoint = client.endpoint().url();
+        DeliveryStatus::Overview o;
+        o.stopping = stopping;
+        o.in_flight = in_flight;
+        o.endpoint = endpoint;
+        o.spool = &last_stats;
+        o.now_ms = now();
+        status_doc.publish(o, keys);
     }
 
     asio::io_context& io;
@@ -760,8 +710,7 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
     std::function<void(const BatchSettled&)> listener;
     SpoolStats last_stats;
 
-    std::mutex status_mu;
-    std::string status_cache = "{\"stopping\":false,\"in_flight\":0,\"write_keys\":[]}";
+    DeliveryStatus status_doc;
 };
 
 DeliveryDispatcher::DeliveryDispatcher(asio::io_context& io, const config::SegmentConfig& cfg,
@@ -823,8 +772,7 @@ void DeliveryDispatcher::set_settled_listener(std::function<void(const BatchSett
 }
 
 std::string DeliveryDispatcher::status_json() {
-    std::lock_guard lock(impl_->status_mu);
-    return impl_->status_cache;
+    return impl_->status_doc.json();
 }
 
 void DeliveryDispatcher::set_clock_for_testing(std::function<std::int64_t()> wall_ms) {
