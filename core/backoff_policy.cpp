@@ -11,10 +11,11 @@ BackoffPolicy::BackoffPolicy(std::uint32_t base_delay_ms, std::uint32_t max_dela
       max_ms_(std::max(max_delay_ms, std::max<std::uint32_t>(base_delay_ms, 1))),
       rng_(std::random_device{}()) {}
 
+// With a uniform source the generator is never used: no random_device is opened.
 BackoffPolicy::BackoffPolicy(std::uint32_t base_delay_ms, std::uint32_t max_delay_ms, UniformSource uniform)
-    : BackoffPolicy(base_delay_ms, max_delay_ms) {
-    uniform_ = std::move(uniform);
-}
+    : base_ms_(std::max<std::uint32_t>(base_delay_ms, 1)),
+      max_ms_(std::max(max_delay_ms, std::max<std::uint32_t>(base_delay_ms, 1))),
+      uniform_(std::move(uniform)) {}
 
 std::int64_t BackoffPolicy::ceiling_ms(std::uint32_t failures) const {
     // 2^32 * base already exceeds any 32-bit cap, so larger exponents change nothing.
@@ -35,13 +36,14 @@ std::int64_t BackoffPolicy::delay_ms(std::uint32_t failures, double u) const {
 }
 
 std::int64_t BackoffPolicy::next_delay_ms(std::uint32_t failures) {
-    double u = 0.0;
+    return delay_ms(failures, draw());
+}
+
+double BackoffPolicy::draw() {
     if (uniform_) {
-        u = uniform_();
-    } else {
-        u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+        return uniform_();
     }
-    return delay_ms(failures, u);
+    return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
 }
 
 }  // namespace lsr::core

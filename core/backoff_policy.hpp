@@ -22,6 +22,8 @@ class BackoffPolicy {
     std::int64_t delay_ms(std::uint32_t failures, double u) const;
     // Delay for failure n drawn from the uniform source.
     std::int64_t next_delay_ms(std::uint32_t failures);
+    // One value in [0, 1) from the uniform source (jitter for other schedules).
+    double draw();
 
   private:
     std::uint32_t base_ms_;

@@ -17,6 +17,9 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <stdexcept>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -25,6 +28,7 @@
 #include "core/delivery_outcome.hpp"
 #include "core/retry_after.hpp"
 #include "server/delivery_metrics.hpp"
+#include "server/delivery_status.hpp"
 #include "server/logger.hpp"
 #include "server/segment_client.hpp"
 #include "server/spool.hpp"
@@ -44,29 +48,27 @@ std::int64_t system_now_ms() {
         .count();
 }
 
-void append_json_string(std::string& out, std::string_view s) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    out += '"';
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (u < 0x20) {
-            out += "\\u00";
-            out += kHex[u >> 4];
-            out += kHex[u & 0xf];
-        } else {
-            out += c;
-        }
-    }
-    out += '"';
-}
-
 struct PollResult {
     std::vector<std::pair<std::string, std::int64_t>> keys;
     std::optional<SpoolStats> stats;
 };
+
+// What a spool call stands for when it threw: a failed write for the settles, nothing
+// found for the reads.
+template <class R>
+R spool_call_failed() {
+    if constexpr (std::is_same_v<R, std::error_code>) {
+        return make_error_code(SpoolErrc::io);
+    } else {
+        return R{};
+    }
+}
+
+// A settle whose spool write failed (disk full, I/O error) is written again after this
+// delay, doubling up to the cap; the batch keeps its slot (and its lease) meanwhile. The cap
+// stays well below the Spool's own hold of a batch whose settle failed (30 s).
+constexpr std::uint32_t kSettleRetryBaseMs = 250;
+constexpr std::uint32_t kSettleRetryCapMs = 5'000;
 
 }  // namespace
 
@@ -77,11 +79,15 @@ struct PollResult {
 // a slow disk and would otherwise stall every socket served by that thread. One thread is
 // enough (the Spool serialises on its own mutex anyway) and keeps the spool calls of the
 // dispatcher in order.
+//
+// No exception leaves a handler: every strand entry point runs under guard(), spool calls
+// under a try on the spool thread, and a batch whose request cannot be built or whose answer
+// cannot be handled for a local reason is dead-lettered with that reason (see on_sent_guarded).
 struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatcher::Impl> {
     struct Queue {
-        Queue(std::string key, const config::WriteKeyLimits& limits, std::int64_t now_ms,
-              asio::strand<asio::io_context::executor_type>& strand)
-            : state(std::move(key), limits, now_ms), timer(strand) {}
+        Queue(std::string key, const config::WriteKeyLimits& limits, const config::RetryConfig& retry,
+              std::int64_t now_ms, asio::strand<asio::io_context::executor_type>& strand)
+            : state(std::move(key), limits, now_ms, retry), timer(strand) {}
         WriteKeyQueue state;
         asio::steady_timer timer;
         std::int64_t wake_at = WriteKeyQueue::kNever;
@@ -99,6 +105,7 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
           metrics(registry),
           client(io_ctx, segment_cfg),
           backoff(segment_cfg.retry.base_delay_ms, segment_cfg.retry.max_delay_ms),
+          settle_backoff(kSettleRetryBaseMs, kSettleRetryCapMs),
           strand(asio::make_strand(io_ctx)),
           poll_timer(strand),
           pool(std::make_unique<asio::thread_pool>(1)),
@@ -112,18 +119,50 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
         if (closed) {
             return;
         }
-        asio::post(*pool, [self = shared_from_this(), work = std::move(work),
-                           then = std::move(then)]() mutable {
-            if (self->closed) {
-                return;
-            }
-            auto result = work();
-            asio::post(self->strand, [self, then = std::move(then), result = std::move(result)]() mutable {
-                --self->spool_ops;
-                then(std::move(result));
-                self->check_stopped();
-            });
-        });
+        asio::post(*pool,
+                   [self = shared_from_this(), work = std::move(work), then = std::move(then)]() mutable {
+                       if (self->closed) {
+                           return;
+                       }
+                       using Result = decltype(work());
+                       Result result = spool_call_failed<Result>();
+                       try {
+                           result = work();
+                       } catch (const std::exception& e) {
+                           self->log_exception("spool call", e.what());
+                       } catch (...) {
+                           self->log_exception("spool call", "unknown exception");
+                       }
+                       try {
+                           asio::post(self->strand,
+                                      [self, then = std::move(then), result = std::move(result)]() mutable {
+                                          --self->spool_ops;
+                                          self->guard("spool answer", [&] { then(std::move(result)); });
+                                          self->guard("stop", [&] { self->check_stopped(); });
+                                      });
+                       } catch (...) {
+                           self->log_exception("spool answer", "could not be handed back");
+                       }
+                   });
+    }
+
+    // Runs one strand handler; an exception is logged and goes no further.
+    template <class F>
+    void guard(const char* where, F&& f) noexcept {
+        try {
+            f();
+        } catch (const std::exception& e) {
+            log_exception(where, e.what());
+        } catch (...) {
+            log_exception(where, "unknown exception");
+        }
+    }
+
+    void log_exception(const char* where, const char* what) noexcept {
+        try {
+            log.error("unexpected exception in delivery; carrying on", {{"where", where}, {"error", what}});
+        } catch (...) {  // NOLINT(bugprone-empty-catch): nothing left to report with
+        }
     }
 
     void close() {
@@ -207,7 +246,7 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
         poll_timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
             self->poll_timer_armed = false;
             if (!ec) {
-                self->do_poll(true);
+                self->guard("poll", [&] { self->do_poll(true); });
             }
         });
     }
@@ -215,7 +254,9 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
     Queue& queue(const std::string& key) {
         auto it = queues.find(key);
         if (it == queues.end()) {
-            it = queues.emplace(key, std::make_unique<Queue>(key, cfg.per_write_key, now(), strand)).first;
+            it =
+                queues.emplace(key, std::make_unique<Queue>(key, cfg.per_write_key, cfg.retry, now(), strand))
+                    .first;
         }
         return *it->second;
     }
@@ -237,10 +278,12 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
                 if (ec) {
                     return;  // re-armed earlier, or stopping
                 }
-                if (Queue* qq = self->find(key)) {
-                    qq->wake_at = WriteKeyQueue::kNever;
-                }
-                self->pump(key);
+                self->guard("pump", [&] {
+                    if (Queue* qq = self->find(key)) {
+                        qq->wake_at = WriteKeyQueue::kNever;
+                    }
+                    self->pump(key);
+                });
             });
     }
 
@@ -255,9 +298,12 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
         if (q.state.paused(t)) {
             return arm(q, q.state.paused_until_ms());
         }
-        if (q.state.next_due_ms() > t) {
-            if (q.state.next_due_ms() != WriteKeyQueue::kNever) {
-                arm(q, q.state.next_due_ms());
+        // Healthy: when the earliest batch is due. Failing: one probe at the key's probe time,
+        // whatever batch it takes. Recovering: every waiting batch now (core::KeyHealth).
+        const std::int64_t due = q.state.due_at(t);
+        if (due > t) {
+            if (due != WriteKeyQueue::kNever) {
+                arm(q, due);
             }
             return;
         }
@@ -271,7 +317,9 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
         }
         q.state.take(t, cap);
         q.state.leasing = true;
-        on_spool([self = shared_from_this(), key, t, cap] { return self->spool.lease_due(key, t, cap); },
+        const std::int64_t horizon = q.state.lease_horizon(t);
+        on_spool([self = shared_from_this(), key, horizon,
+                  cap] { return self->spool.lease_due(key, horizon, cap); },
                  [self = shared_from_this(), key, cap](std::vector<SpoolBatch> batches) {
                      self->on_leased(key, cap, std::move(batches));
                  });
@@ -287,9 +335,16 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
             if (!q.hinted) {
                 q.state.set_next_due(WriteKeyQueue::kNever);
             }
+            q.state.end_recovery();  // every waiting batch has been taken
         }
         q.hinted = false;
         for (auto& b : batches) {
+            if (owned.contains(b.id)) {
+                // Already ours (in flight, or its settle being written again): the spool let
+                // its hold go. Never sent twice by this process.
+                q.state.refund(1);
+                continue;
+            }
             send(q, std::make_shared<SpoolBatch>(std::move(b)));
         }
         pump(key);  // more may be due, with slots and tokens left
@@ -307,25 +362,80 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
     void send(Queue& q, std::shared_ptr<SpoolBatch> batch) {
         q.state.on_send();
         ++in_flight;
-        SegmentSend request{batch->write_key, batch->body, batch->attempts};
-        client.send(std::move(request), [self = shared_from_this(), batch](SegmentResponse r) {
-            asio::post(self->strand,
-                       [self, batch, r = std::move(r)]() mutable { self->on_sent(batch, std::move(r)); });
+        owned.insert(batch->id);
+        const std::uint64_t epoch = q.state.send_epoch();
+        try {
+            SegmentSend request{batch->write_key, batch->body, batch->attempts};
+            client.send(std::move(request), [self = shared_from_this(), batch, epoch](SegmentResponse r) {
+                asio::post(self->strand, [self, batch, epoch, r = std::move(r)]() mutable {
+                    self->on_sent_guarded(batch, epoch, std::move(r));
+                });
+            });
+        } catch (const std::exception& e) {
+            SegmentResponse r;
+            r.local = true;
+            r.error = std::string("the request could not be started: ") + e.what();
+            asio::post(strand, [self = shared_from_this(), batch, epoch, r = std::move(r)]() mutable {
+                self->on_sent_guarded(batch, epoch, std::move(r));
+            });
+        }
+    }
+
+    // An answer, or a local failure, for one batch. Whatever goes wrong while handling it
+    // (an exception from splitting, say) dead-letters the batch with the reason.
+    void on_sent_guarded(const std::shared_ptr<SpoolBatch>& b, std::uint64_t epoch,
+                         SegmentResponse r) noexcept {
+        std::string why;
+        try {
+            return on_sent(b, epoch, std::move(r));
+        } catch (const std::exception& e) {
+            why = e.what();
+        } catch (...) {
+            why = "unknown exception";
+        }
+        guard("dead letter", [&] {
+            log.error("a batch could not be handled; dead-lettered",
+                      {{"key", WriteKeyQueue::short_key(b->write_key)}, {"batch_id", b->id}, {"error", why}});
+            settle_dead(b, 0, "local: " + why, "local");
         });
     }
 
-    void on_sent(const std::shared_ptr<SpoolBatch>& b, SegmentResponse r) {
+    void on_sent(const std::shared_ptr<SpoolBatch>& b, std::uint64_t epoch, SegmentResponse r) {
         const std::int64_t t = now();
+        if (r.local) {
+            // Nothing went out (or its answer could not be read): sending it again would fail
+            // the same way, and must not hold up the key's other batches.
+            const std::string why = "local: " + r.error;
+            log.error("a batch could not be sent for a local reason; dead-lettered",
+                      {{"key", WriteKeyQueue::short_key(b->write_key)},
+                       {"batch_id", b->id},
+                       {"events", static_cast<std::int64_t>(b->events)},
+                       {"reason", why}});
+            return settle_dead(b, 0, why, "local");
+        }
         const int status = r.ec ? 0 : r.status;
         const DeliveryAction action = DeliveryOutcome::classify(status, b->events);
         metrics.on_answer(status, b->events, static_cast<double>(r.duration.count()) / 1e6, t);
         const std::string detail = r.ec ? r.error : r.body_excerpt.substr(0, 160);
         const std::string reason = DeliveryOutcome::reason(status, detail);
         const std::string short_key = WriteKeyQueue::short_key(b->write_key);
+        Queue& kq = queue(b->write_key);
         if (status == 0 || status == 429 || status >= 500) {
-            queue(b->write_key).state.on_congestion();
+            kq.state.on_congestion();
         } else if (action == DeliveryAction::done) {
-            queue(b->write_key).state.on_success();
+            kq.state.on_success();
+        }
+        if (action == DeliveryAction::retry) {
+            kq.state.on_failed_request(t, epoch, backoff.draw());
+        } else if (action == DeliveryAction::done) {
+            const bool was_failing = kq.state.health().failing();
+            if (kq.state.on_successful_request(epoch)) {
+                if (was_failing) {
+                    log.info("segment answers the write key again; its waiting batches are due now",
+                             {{"key", short_key}});
+                }
+                hint_due(kq, t);
+            }
         }
         switch (action) {
             case DeliveryAction::done:
@@ -388,33 +498,96 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
     }
 
     // -- settling ---------------------------------------------------------------------------
-    void settle_delivered(const std::shared_ptr<SpoolBatch>& b) {
-        on_spool([self = shared_from_this(), id = b->id] { return self->spool.mark_delivered(id); },
-                 [self = shared_from_this(), b](std::error_code ec) {
-                     Queue& q = self->queue(b->write_key);
-                     if (!self->spool_failed(ec, "mark_delivered", *b)) {
-                         self->metrics.on_delivered(b->events);
-                         ++q.state.delivered_batches;
-                         self->notify_settled(*b, BatchFate::delivered);
-                     }
-                     self->after_settle(q);
-                 });
+    using SettleWrite = std::function<std::error_code()>;
+    using SettleDone = std::function<void(Queue&)>;
+
+    // Writes how batch `b` ended (`write`, on the spool thread), then runs `done` and frees
+    // its slot. When the write fails (disk full, I/O error) the batch keeps its slot and this
+    // process's lease, and the same write is tried again by a timer of the dispatcher
+    // (settle_later) until it succeeds: a held batch is never left waiting for some other
+    // event to wake it. A batch no longer in the spool (purged) just frees its slot.
+    void settle(const std::shared_ptr<SpoolBatch>& b, const char* op, SettleWrite write, SettleDone done,
+                std::uint32_t tries = 0) {
+        on_spool(
+            [self = shared_from_this(), op, write] {
+                if (self->settle_fault && self->settle_fault(op)) {
+                    return make_error_code(SpoolErrc::io);
+                }
+                return write();
+            },
+            [self = shared_from_this(), b, op, write, done, tries](std::error_code ec) {
+                Queue& q = self->queue(b->write_key);
+                if (!ec) {
+                    if (tries > 0) {
+                        self->log.info("spool write succeeded again; batch settled",
+                                       {{"op", op},
+                                        {"batch_id", b->id},
+                                        {"tries", static_cast<std::int64_t>(tries + 1)}});
+                    }
+                    done(q);
+                    return self->after_settle(q, b->id);
+                }
+                if (ec == make_error_code(SpoolErrc::not_found)) {
+                    self->log.warn("batch no longer in the spool when it settled (purged)",
+                                   {{"op", op}, {"batch_id", b->id}});
+                    return self->after_settle(q, b->id);
+                }
+                const std::int64_t delay = self->settle_backoff.ceiling_ms(tries);
+                self->log.log(
+                    tries == 0 ? LogLevel::error : LogLevel::debug,
+                    "spool write failed while settling a batch; will write it again",
+                    {{"op", op}, {"batch_id", b->id}, {"error", ec.message()}, {"retry_ms", delay}});
+                if (self->stopping) {
+                    return self->after_settle(q, b->id);  // stays in the spool: sent after a restart
+                }
+                self->settle_later(b, op, write, done, tries + 1, delay);
+            });
     }
 
-    void settle_retry(const std::shared_ptr<SpoolBatch>& b, std::int64_t next_ms, std::string reason,
+    void settle_later(const std::shared_ptr<SpoolBatch>& b, const char* op, SettleWrite write,
+                      SettleDone done, std::uint32_t tries, std::int64_t delay_ms) {
+        auto timer = std::make_shared<asio::steady_timer>(strand);
+        settle_timers[b->id] = timer;
+        timer->expires_after(std::chrono::milliseconds(delay_ms));
+        timer->async_wait([self = shared_from_this(), b, op, write = std::move(write), done = std::move(done),
+                           tries, timer](const boost::system::error_code& ec) {
+            self->guard("settle", [&] {
+                self->settle_timers.erase(b->id);
+                if (ec || self->stopping) {
+                    self->after_settle(self->queue(b->write_key), b->id);
+                    self->check_stopped();
+                    return;
+                }
+                self->settle(b, op, write, done, tries);
+            });
+        });
+    }
+
+    void settle_delivered(const std::shared_ptr<SpoolBatch>& b) {
+        settle(
+            b, "mark_delivered",
+            [self = shared_from_this(), id = b->id] { return self->spool.mark_delivered(id); },
+            [self = shared_from_this(), b](Queue& q) {
+                self->metrics.on_delivered(b->events);
+                ++q.state.delivered_batches;
+                self->notify_settled(*b, BatchFate::delivered);
+            });
+    }
+
+    void settle_retry(const std::shared_ptr<SpoolBatch>& b, std::int64_t next_ms, const std::string& reason,
                       double retry_after_s) {
-        on_spool([self = shared_from_this(), id = b->id, next_ms,
-                  reason] { return self->spool.reschedule(id, next_ms, reason); },
-                 [self = shared_from_this(), b, next_ms, reason, retry_after_s](std::error_code ec) {
-                     Queue& q = self->queue(b->write_key);
-                     ++q.state.failed_attempts;
-                     q.state.last_error = reason;
-                     if (!self->spool_failed(ec, "reschedule", *b)) {
-                         self->metrics.on_retry(retry_after_s);
-                         self->hint_due(q, next_ms);
-                     }
-                     self->after_settle(q);
-                 });
+        Queue& q = queue(b->write_key);
+        ++q.state.failed_attempts;
+        q.state.last_error = reason;
+        settle(
+            b, "reschedule",
+            [self = shared_from_this(), id = b->id, next_ms, reason] {
+                return self->spool.reschedule(id, next_ms, reason);
+            },
+            [self = shared_from_this(), next_ms, retry_after_s](Queue& qq) {
+                self->metrics.on_retry(retry_after_s);
+                self->hint_due(qq, next_ms);
+            });
     }
 
     void settle_split(const std::shared_ptr<SpoolBatch>& b, int status, const std::string& reason) {
@@ -424,49 +597,36 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
         }
         const std::uint32_t first_events = core::BatchEnvelope::count_events(first);
         const std::uint32_t second_events = core::BatchEnvelope::count_events(second);
-        on_spool(
-            [self = shared_from_this(), id = b->id, first = std::move(first), second = std::move(second),
-             first_events, second_events] {
+        queue(b->write_key).state.last_error = reason;
+        auto halves =
+            std::make_shared<std::pair<std::string, std::string>>(std::move(first), std::move(second));
+        settle(
+            b, "split",
+            [self = shared_from_this(), id = b->id, halves, first_events, second_events] {
                 std::int64_t a = 0;
                 std::int64_t c = 0;
-                return self->spool.split(id, first, first_events, second, second_events, &a, &c);
+                return self->spool.split(id, halves->first, first_events, halves->second, second_events, &a,
+                                         &c);
             },
-            [self = shared_from_this(), b, reason](std::error_code ec) {
-                Queue& q = self->queue(b->write_key);
-                q.state.last_error = reason;
-                if (!self->spool_failed(ec, "split", *b)) {
-                    self->metrics.on_split();
-                    self->hint_due(q, self->now());  // both halves are due now
-                }
-                self->after_settle(q);
+            [self = shared_from_this()](Queue& q) {
+                self->metrics.on_split();
+                self->hint_due(q, self->now());  // both halves are due now
             });
     }
 
-    void settle_dead(const std::shared_ptr<SpoolBatch>& b, int status, std::string reason,
-                     std::string metric_reason) {
-        on_spool([self = shared_from_this(), id = b->id, status,
-                  reason] { return self->spool.dead_letter(id, status, reason); },
-                 [self = shared_from_this(), b, reason, metric_reason](std::error_code ec) {
-                     Queue& q = self->queue(b->write_key);
-                     q.state.last_error = reason;
-                     if (!self->spool_failed(ec, "dead_letter", *b)) {
-                         self->metrics.on_dead_letter(metric_reason, b->events);
-                         ++q.state.dead_lettered_batches;
-                         self->notify_settled(*b, BatchFate::dead_lettered);
-                     }
-                     self->after_settle(q);
-                 });
-    }
-
-    // A failed spool write leaves the batch leased (so it is not sent twice by this process);
-    // it is retried after a restart. Logged loudly: the disk needs attention.
-    bool spool_failed(const std::error_code& ec, const char* op, const SpoolBatch& b) {
-        if (!ec) {
-            return false;
-        }
-        log.error("spool write failed while settling a batch",
-                  {{"op", op}, {"batch_id", b.id}, {"error", ec.message()}});
-        return true;
+    void settle_dead(const std::shared_ptr<SpoolBatch>& b, int status, const std::string& reason,
+                     const std::string& metric_reason) {
+        queue(b->write_key).state.last_error = reason;
+        settle(
+            b, "dead_letter",
+            [self = shared_from_this(), id = b->id, status, reason] {
+                return self->spool.dead_letter(id, status, reason);
+            },
+            [self = shared_from_this(), b, metric_reason](Queue& q) {
+                self->metrics.on_dead_letter(metric_reason, b->events);
+                ++q.state.dead_lettered_batches;
+                self->notify_settled(*b, BatchFate::dead_lettered);
+            });
     }
 
     void notify_settled(const SpoolBatch& b, BatchFate fate) {
@@ -478,10 +638,11 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
         s.batch_id = b.id;
         s.events = b.events;
         s.fate = fate;
-        listener(s);
+        guard("settled listener", [&] { listener(s); });
     }
 
-    void after_settle(Queue& q) {
+    void after_settle(Queue& q, std::int64_t batch_id) {
+        owned.erase(batch_id);
         q.state.on_settled();
         --in_flight;
         const std::string key = q.state.write_key();
@@ -503,48 +664,19 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
 
     // -- status -----------------------------------------------------------------------------
     void refresh_status() {
-        const std::int64_t t = now();
-        std::string out = "{\"stopping\":";
-        out += stopping ? "true" : "false";
-        out += ",\"in_flight\":" + std::to_string(in_flight);
-        out += ",\"endpoint\":";
-        append_json_string(out, client.endpoint().url());
-        out += ",\"spool\":{\"batches\":" + std::to_string(last_stats.batches) +
-               ",\"events\":" + std::to_string(last_stats.events) +
-               ",\"bytes\":" + std::to_string(last_stats.bytes) +
-               ",\"dead_letters\":" + std::to_string(last_stats.dead_letters) + ",\"oldest_event_age_s\":" +
-               std::to_string(last_stats.oldest_created_ms > 0
-                                  ? std::max<std::int64_t>(0, t - last_stats.oldest_created_ms) / 1000
-                                  : 0) +
-               "}";
-        out += ",\"write_keys\":[";
-        bool first = true;
+        std::vector<const WriteKeyQueue*> keys;
+        keys.reserve(queues.size());
         for (const auto& [key, q] : queues) {
-            const WriteKeyQueue& s = q->state;
-            if (!first) {
-                out += ',';
-            }
-            first = false;
-            out += "{\"key\":";
-            append_json_string(out, WriteKeyQueue::short_key(key));
-            out += ",\"due\":";
-            out += s.next_due_ms() <= t ? "true" : "false";
-            out += ",\"next_attempt_ms\":" + (s.next_due_ms() == WriteKeyQueue::kNever
-                                                  ? std::string("null")
-                                                  : std::to_string(s.next_due_ms()));
-            out += ",\"in_flight\":" + std::to_string(s.in_flight());
-            out += ",\"in_flight_limit\":" + std::to_string(s.in_flight_limit());
-            out += ",\"paused_until_ms\":" + std::to_string(s.paused(t) ? s.paused_until_ms() : 0);
-            out += ",\"delivered_batches\":" + std::to_string(s.delivered_batches);
-            out += ",\"failed_attempts\":" + std::to_string(s.failed_attempts);
-            out += ",\"dead_lettered_batches\":" + std::to_string(s.dead_lettered_batches);
-            out += ",\"last_error\":";
-            append_json_string(out, s.last_error);
-            out += '}';
+            keys.push_back(&q->state);
         }
-        out += "]}";
-        std::lock_guard lock(status_mu);
-        status_cache = std::move(out);
+        const std::string endpoint = client.endpoint().url();
+        DeliveryStatus::Overview o;
+        o.stopping = stopping;
+        o.in_flight = in_flight;
+        o.endpoint = endpoint;
+        o.spool = &last_stats;
+        o.now_ms = now();
+        status_doc.publish(o, keys);
     }
 
     asio::io_context& io;
@@ -555,6 +687,10 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
     DeliveryMetrics metrics;
     SegmentClient client;
     core::BackoffPolicy backoff;
+    core::BackoffPolicy settle_backoff;
+    std::function<bool(std::string_view)> settle_fault;  // tests only
+    std::map<std::int64_t, std::shared_ptr<asio::steady_timer>> settle_timers;
+    std::set<std::int64_t> owned;  // batches in flight or being settled by this process
     asio::strand<asio::io_context::executor_type> strand;
     asio::steady_timer poll_timer;
     bool poll_timer_armed = false;
@@ -574,8 +710,7 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
     std::function<void(const BatchSettled&)> listener;
     SpoolStats last_stats;
 
-    std::mutex status_mu;
-    std::string status_cache = "{\"stopping\":false,\"in_flight\":0,\"write_keys\":[]}";
+    DeliveryStatus status_doc;
 };
 
 DeliveryDispatcher::DeliveryDispatcher(asio::io_context& io, const config::SegmentConfig& cfg,
@@ -589,36 +724,45 @@ DeliveryDispatcher::~DeliveryDispatcher() {
 
 void DeliveryDispatcher::start() {
     asio::dispatch(impl_->strand, [self = impl_] {
-        self->log.info("delivery started",
-                       {{"endpoint", self->client.endpoint().url()},
-                        {"region", self->cfg.region},
-                        {"max_connections", static_cast<std::int64_t>(self->cfg.max_connections)}});
-        self->do_poll(true);
+        self->guard("start", [&] {
+            self->log.info("delivery started",
+                           {{"endpoint", self->client.endpoint().url()},
+                            {"region", self->cfg.region},
+                            {"max_connections", static_cast<std::int64_t>(self->cfg.max_connections)}});
+            self->do_poll(true);
+        });
     });
 }
 
 void DeliveryDispatcher::notify(std::string_view write_key) {
     asio::post(impl_->strand, [self = impl_, key = std::string(write_key)] {
-        if (self->stopping) {
-            return;
-        }
-        Impl::Queue& q = self->queue(key);
-        self->hint_due(q, self->now());
-        self->pump(key);
+        self->guard("notify", [&] {
+            if (self->stopping) {
+                return;
+            }
+            Impl::Queue& q = self->queue(key);
+            self->hint_due(q, self->now());
+            self->pump(key);
+        });
     });
 }
 
 void DeliveryDispatcher::stop(std::function<void()> done) {
     asio::dispatch(impl_->strand, [self = impl_, done = std::move(done)]() mutable {
-        self->stopping = true;
-        self->stop_done = std::move(done);
-        self->poll_timer.cancel();
-        for (auto& [key, q] : self->queues) {
-            q->timer.cancel();
-        }
-        self->log.info("delivery stopping", {{"in_flight", static_cast<std::int64_t>(self->in_flight)}});
-        self->refresh_status();
-        self->check_stopped();
+        self->guard("stop", [&] {
+            self->stopping = true;
+            self->stop_done = std::move(done);
+            self->poll_timer.cancel();
+            for (auto& [key, q] : self->queues) {
+                q->timer.cancel();
+            }
+            for (auto& [id, timer] : self->settle_timers) {
+                timer->cancel();  // their batches stay in the spool: sent again after a restart
+            }
+            self->log.info("delivery stopping", {{"in_flight", static_cast<std::int64_t>(self->in_flight)}});
+            self->refresh_status();
+            self->check_stopped();
+        });
     });
 }
 
@@ -628,13 +772,16 @@ void DeliveryDispatcher::set_settled_listener(std::function<void(const BatchSett
 }
 
 std::string DeliveryDispatcher::status_json() {
-    std::lock_guard lock(impl_->status_mu);
-    return impl_->status_cache;
+    return impl_->status_doc.json();
 }
 
 void DeliveryDispatcher::set_clock_for_testing(std::function<std::int64_t()> wall_ms) {
     impl_->now = std::move(wall_ms);
     impl_->client.set_wall_clock(impl_->now);
+}
+
+void DeliveryDispatcher::set_settle_fault_for_testing(std::function<bool(std::string_view op)> fail) {
+    impl_->settle_fault = std::move(fail);
 }
 
 void DeliveryDispatcher::set_jitter_for_testing(std::function<double()> uniform) {

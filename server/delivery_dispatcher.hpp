@@ -50,7 +50,8 @@ class DeliveryDispatcher {
     // {"stopping":false,"in_flight":N,"endpoint":"https://api.segment.io",
     //  "spool":{"batches":..,"events":..,"bytes":..,"dead_letters":..,"oldest_event_age_s":..},
     //  "write_keys":[{"key":"abcd…","due":true,"next_attempt_ms":..|null,"in_flight":..,"in_flight_limit":..,
-    //    "paused_until_ms":..,"delivered_batches":..,"failed_attempts":..,
+    //    "paused_until_ms":..,"failing":false,"next_probe_ms":..(0 unless failing),
+    //    "delivered_batches":..,"failed_attempts":..,
     //    "dead_lettered_batches":..,"last_error":".."}]}
     // Write keys are shown only by a 4-character prefix. Queue sizes are spool-wide (the
     // Spool API has no per-key count); the per-key counters are since start. Refreshed on
@@ -61,6 +62,10 @@ class DeliveryDispatcher {
     // pauses and ages, and the uniform [0, 1) source of the backoff jitter.
     void set_clock_for_testing(std::function<std::int64_t()> wall_ms);
     void set_jitter_for_testing(std::function<double()> uniform);
+    // Tests only, before start(): while `fail(op)` returns true, the spool write that settles a
+    // batch ("mark_delivered", "reschedule", "split", "dead_letter") fails as on a full disk,
+    // without reaching the spool. Called on the spool thread.
+    void set_settle_fault_for_testing(std::function<bool(std::string_view op)> fail);
 
   private:
     struct Impl;

@@ -120,6 +120,48 @@ void SegmentClient::dispatch(std::shared_ptr<SegmentConnection> conn, SegmentSen
 
 void SegmentClient::prepare_and_send(std::shared_ptr<SegmentConnection> conn, SegmentSend request,
                                      Handler handler) {
+    SegmentConnection::Request req;
+    std::size_t wire_bytes = 0;
+    bool gzipped = false;
+    try {
+        req = build_request(std::move(request), gzipped);
+        wire_bytes = req.body().size();
+    } catch (const std::exception& e) {
+        return fail_locally(std::move(conn), std::move(handler),
+                            std::string("the request could not be built: ") + e.what());
+    } catch (...) {
+        return fail_locally(std::move(conn), std::move(handler),
+                            "the request could not be built: unknown exception");
+    }
+    // Called exactly once: by the connection, or here if handing the request over throws.
+    auto once = std::make_shared<Handler>(std::move(handler));
+    try {
+        conn->async_send(std::move(req), [this, conn, wire_bytes, gzipped, once](SegmentResponse r) {
+            r.request_bytes = wire_bytes;
+            r.gzipped = gzipped;
+            release(conn);
+            if (auto h = std::exchange(*once, nullptr)) {
+                h(std::move(r));
+            }
+        });
+    } catch (const std::exception& e) {
+        if (auto h = std::exchange(*once, nullptr)) {
+            fail_locally(std::move(conn), std::move(h),
+                         std::string("the request could not be sent: ") + e.what());
+        }
+    }
+}
+
+void SegmentClient::fail_locally(std::shared_ptr<SegmentConnection> conn, Handler handler,
+                                 const std::string& why) {
+    release(std::move(conn));
+    SegmentResponse r;
+    r.local = true;
+    r.error = why;
+    handler(std::move(r));
+}
+
+SegmentConnection::Request SegmentClient::build_request(SegmentSend request, bool& gzipped) const {
     // The envelope is built now, when a connection is ready, so sentAt is the attempt's time.
     std::string body = envelope(request.body, iso8601_ms(wall_clock_()), request.write_key);
     request.body.clear();
@@ -132,7 +174,7 @@ void SegmentClient::prepare_and_send(std::shared_ptr<SegmentConnection> conn, Se
     if (request.retry_count > 0) {
         req.set("X-Retry-Count", std::to_string(request.retry_count));
     }
-    bool gzipped = false;
+    gzipped = false;
     if (body.size() > cfg_.gzip_min_bytes) {
         std::string compressed;
         if (gzip(body, compressed)) {
@@ -141,15 +183,8 @@ void SegmentClient::prepare_and_send(std::shared_ptr<SegmentConnection> conn, Se
             gzipped = true;
         }
     }
-    const std::size_t wire_bytes = body.size();
     req.body() = std::move(body);
-    conn->async_send(std::move(req),
-                     [this, conn, wire_bytes, gzipped, h = std::move(handler)](SegmentResponse r) mutable {
-                         r.request_bytes = wire_bytes;
-                         r.gzipped = gzipped;
-                         release(conn);
-                         h(std::move(r));
-                     });
+    return req;
 }
 
 void SegmentClient::release(std::shared_ptr<SegmentConnection> conn) {

@@ -7,6 +7,8 @@
 // (Content-Encoding: gzip) when the envelope exceeds cfg.gzip_min_bytes. TLS verifies the
 // certificate chain (cfg.ca_file, or the system store) and the host name, with SNI.
 // Thread-safe; the handler runs on the strand of the connection that carried the request.
+// A request that cannot be built or carried for a local reason completes with
+// SegmentResponse::local set; no exception leaves send() or an io thread.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -65,6 +67,10 @@ class SegmentClient {
     };
     void dispatch(std::shared_ptr<SegmentConnection> conn, SegmentSend request, Handler handler);
     void prepare_and_send(std::shared_ptr<SegmentConnection> conn, SegmentSend request, Handler handler);
+    // The request could not be built (an exception from a library, e.g. a header value Beast
+    // refuses): the connection goes back unused and the handler gets a local failure.
+    void fail_locally(std::shared_ptr<SegmentConnection> conn, Handler handler, const std::string& why);
+    SegmentConnection::Request build_request(SegmentSend request, bool& gzipped) const;
     void release(std::shared_ptr<SegmentConnection> conn);
 
     boost::asio::io_context& io_;

@@ -61,21 +61,48 @@ SegmentConnection::SegmentConnection(asio::io_context& io, ssl::context* tls, Se
 
 SegmentConnection::~SegmentConnection() = default;
 
+template <class Step>
+void SegmentConnection::guarded(const char* step, Step&& run) noexcept {
+    try {
+        run();
+    } catch (const std::exception& e) {
+        fail_locally(step, e.what());
+    } catch (...) {
+        fail_locally(step, "unknown exception");
+    }
+}
+
+void SegmentConnection::fail_locally(const char* step, const char* what) noexcept {
+    try {
+        close_stream();
+        parser_.reset();
+        SegmentResponse out;
+        out.local = true;
+        out.error = std::string(step) + ": " + what;
+        finish(std::move(out));
+    } catch (...) {
+        handler_ = nullptr;  // nothing more can be done; the handler is not called twice
+    }
+}
+
 void SegmentConnection::async_send(Request req, Handler handler) {
     asio::dispatch(strand_,
                    [self = shared_from_this(), req = std::move(req), h = std::move(handler)]() mutable {
                        self->req_ = std::move(req);
                        self->handler_ = std::move(h);
                        self->retried_stale_ = false;
-                       self->start();
+                       self->guarded("request", [&] { self->start(); });
                    });
 }
 
 void SegmentConnection::close() {
     asio::dispatch(strand_, [self = shared_from_this()] {
-        self->resolver_.cancel();
-        self->resolve_timer_.cancel();
-        self->close_stream();
+        try {
+            self->resolver_.cancel();
+            self->resolve_timer_.cancel();
+            self->close_stream();
+        } catch (...) {  // NOLINT(bugprone-empty-catch): closing is best effort
+        }
     });
 }
 
@@ -98,12 +125,13 @@ void SegmentConnection::start() {
 void SegmentConnection::do_resolve() {
     resolve_timed_out_ = false;
     resolve_timer_.expires_after(connect_timeout_);
-    resolve_timer_.async_wait(
-        [self = shared_from_this()](const boost::system::error_code& ec) { self->on_resolve_timeout(ec); });
+    resolve_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+        self->guarded("resolve", [&] { self->on_resolve_timeout(ec); });
+    });
     resolver_.async_resolve(endpoint_.host(), endpoint_.port(),
                             [self = shared_from_this()](const boost::system::error_code& ec,
                                                         tcp::resolver::results_type results) {
-                                self->on_resolve(ec, std::move(results));
+                                self->guarded("resolve", [&] { self->on_resolve(ec, std::move(results)); });
                             });
 }
 
@@ -148,7 +176,7 @@ void SegmentConnection::do_connect(const tcp::resolver::results_type& results) {
     lowest_layer().expires_after(connect_timeout_);
     lowest_layer().async_connect(
         results, [self = shared_from_this()](const boost::system::error_code& ec, const tcp::endpoint&) {
-            self->on_connect(ec);
+            self->guarded("connect", [&] { self->on_connect(ec); });
         });
 }
 
@@ -167,9 +195,10 @@ void SegmentConnection::on_connect(const boost::system::error_code& ec) {
 
 void SegmentConnection::do_handshake() {
     // The connect deadline still runs: connect and handshake share it.
-    secure_->async_handshake(
-        ssl::stream_base::client,
-        [self = shared_from_this()](const boost::system::error_code& ec) { self->on_handshake(ec); });
+    secure_->async_handshake(ssl::stream_base::client,
+                             [self = shared_from_this()](const boost::system::error_code& ec) {
+                                 self->guarded("tls handshake", [&] { self->on_handshake(ec); });
+                             });
 }
 
 void SegmentConnection::on_handshake(const boost::system::error_code& ec) {
@@ -183,7 +212,7 @@ void SegmentConnection::on_handshake(const boost::system::error_code& ec) {
 void SegmentConnection::do_write() {
     lowest_layer().expires_after(request_timeout_);  // write and read share the request deadline
     auto on_write = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t bytes) {
-        self->on_write(ec, bytes);
+        self->guarded("write", [&] { self->on_write(ec, bytes); });
     };
     if (secure_) {
         http::async_write(*secure_, req_, std::move(on_write));
@@ -203,7 +232,7 @@ void SegmentConnection::do_read() {
     parser_.emplace();
     parser_->body_limit(kMaxAnswerBytes);
     auto on_read = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t bytes) {
-        self->on_read(ec, bytes);
+        self->guarded("read", [&] { self->on_read(ec, bytes); });
     };
     if (secure_) {
         http::async_read(*secure_, buffer_, *parser_, std::move(on_read));

@@ -31,7 +31,11 @@ namespace lsr::server {
 struct SegmentResponse {
     boost::system::error_code ec;  // set when no answer came (status 0)
     bool timed_out = false;
-    std::string error;  // "<step>: <message>" when ec is set
+    // Set (with `error`) when the request could not be built or carried for a reason of this
+    // process, not of the network or of Segment (e.g. a header Beast refuses to build, an
+    // exception from a library): sending the same batch again would fail the same way.
+    bool local = false;
+    std::string error;  // "<step>: <message>" when ec or local is set
     int status = 0;
     std::string retry_after;                // Retry-After header, verbatim
     std::string rate_limit_reset;           // X-RateLimit-Reset header, verbatim
@@ -79,6 +83,11 @@ class SegmentConnection : public std::enable_shared_from_this<SegmentConnection>
     void do_read();
     void on_read(const boost::system::error_code& ec, std::size_t bytes);
     void fail(const boost::system::error_code& ec, const char* step);
+    // Runs one step of the exchange; an exception it throws ends the send with a local
+    // failure instead of leaving the io thread.
+    template <class Step>
+    void guarded(const char* step, Step&& run) noexcept;
+    void fail_locally(const char* step, const char* what) noexcept;
     void finish(SegmentResponse response);
     void close_stream();
     boost::beast::tcp_stream& lowest_layer();

@@ -6,9 +6,11 @@
 
 namespace lsr::server {
 
-WriteKeyQueue::WriteKeyQueue(std::string write_key, const config::WriteKeyLimits& limits, std::int64_t now_ms)
+WriteKeyQueue::WriteKeyQueue(std::string write_key, const config::WriteKeyLimits& limits, std::int64_t now_ms,
+                             const config::RetryConfig& retry)
     : write_key_(std::move(write_key)),
       bucket_(limits.requests_per_second, limits.burst, now_ms),
+      health_(retry.base_delay_ms, retry.max_delay_ms),
       max_in_flight_(std::max<std::uint32_t>(limits.max_in_flight, 1)),
       limit_(max_in_flight_) {}
 
@@ -23,10 +25,13 @@ std::size_t WriteKeyQueue::capacity(std::int64_t now_ms, bool* tokens_limited) {
     if (tokens_limited != nullptr) {
         *tokens_limited = false;
     }
-    if (paused(now_ms) || in_flight_ >= limit_) {
+    if (paused(now_ms)) {
         return 0;
     }
-    const std::size_t slots = limit_ - in_flight_;
+    const std::size_t slots = health_.slots(now_ms, in_flight_, limit_);
+    if (slots == 0) {
+        return 0;
+    }
     if (bucket_.unlimited()) {
         return slots;
     }

@@ -2,8 +2,10 @@
 // on requests in flight, its own pause until a Retry-After ends, and what is known of its
 // due batches. The in-flight cap adapts (AIMD): it starts at max_in_flight, halves on a
 // congestion answer (429, 5xx, no answer) and grows by one per success, between 1 and
-// max_in_flight, so a struggling endpoint gets fewer parallel requests from this key. No I/O and no clock:
-// the dispatcher passes the time (wall ms) in. Used on the dispatcher's strand only.
+// max_in_flight, so a struggling endpoint gets fewer parallel requests from this key. Its
+// health (core::KeyHealth) turns a failing key into one probe at a time and, when a probe
+// succeeds, makes every waiting batch of the key due at once. No I/O and no clock: the
+// dispatcher passes the time (wall ms) in. Used on the dispatcher's strand only.
 #pragma once
 
 #include <algorithm>
@@ -12,6 +14,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "core/key_health.hpp"
 #include "core/token_bucket.hpp"
 
 namespace lsr::server {
@@ -20,14 +23,15 @@ class WriteKeyQueue {
   public:
     static constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
 
-    WriteKeyQueue(std::string write_key, const config::WriteKeyLimits& limits, std::int64_t now_ms);
+    WriteKeyQueue(std::string write_key, const config::WriteKeyLimits& limits, std::int64_t now_ms,
+                  const config::RetryConfig& retry = {});
 
     const std::string& write_key() const { return write_key_; }
     // For logs and /status: the first 4 characters and an ellipsis, never the whole key.
     static std::string short_key(const std::string& write_key);
 
-    // How many batches may be leased now: free in-flight slots, bounded by the tokens left;
-    // 0 while paused. `tokens_limited` tells whether the bucket was the bound.
+    // How many batches may be leased now: free in-flight slots (one probe while failing),
+    // bounded by the tokens left; 0 while paused. `tokens_limited` tells whether the bucket was the bound.
     std::size_t capacity(std::int64_t now_ms, bool* tokens_limited = nullptr);
     // Takes n tokens (n <= capacity) for a lease of n; give back the unused part.
     void take(std::int64_t now_ms, std::size_t n);
@@ -59,6 +63,23 @@ class WriteKeyQueue {
         if (ms < next_due_ms_) next_due_ms_ = ms;
     }
 
+    // When the pump should lease next (kNever: wait for news), and the time a lease passes
+    // to the spool (see core::KeyHealth).
+    std::int64_t due_at(std::int64_t now_ms) const {
+        return health_.due_at(now_ms, next_due_ms_, in_flight_);
+    }
+    std::int64_t lease_horizon(std::int64_t now_ms) const {
+        return health_.lease_horizon(now_ms, next_due_ms_);
+    }
+    const core::KeyHealth& health() const { return health_; }
+    std::uint64_t send_epoch() const { return health_.send_epoch(); }
+    void on_failed_request(std::int64_t now_ms, std::uint64_t send_epoch, double jitter) {
+        health_.on_failure(now_ms, send_epoch, jitter);
+    }
+    // True when this success ends a failure streak (the key's waiting batches are due now).
+    bool on_successful_request(std::uint64_t send_epoch) { return health_.on_success(send_epoch); }
+    void end_recovery() { health_.end_recovery(); }
+
     bool leasing = false;  // a lease_due call is under way
     std::string last_error;
     std::uint64_t delivered_batches = 0;
@@ -68,6 +89,7 @@ class WriteKeyQueue {
   private:
     std::string write_key_;
     core::TokenBucket bucket_;
+    core::KeyHealth health_;
     std::uint32_t max_in_flight_;
     std::uint32_t limit_;
     std::uint32_t in_flight_ = 0;

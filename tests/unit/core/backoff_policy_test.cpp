@@ -58,3 +58,14 @@ TEST_CASE("BackoffPolicy: degenerate configuration") {
     CHECK(inverted.ceiling_ms(0) == 1000);
     CHECK(inverted.ceiling_ms(3) == 1000);
 }
+
+TEST_CASE("BackoffPolicy: draw() hands out the injected uniform source") {
+    BackoffPolicy p(500, 60'000, [] { return 0.25; });
+    CHECK(p.draw() == 0.25);
+    BackoffPolicy q(500, 60'000);
+    for (int i = 0; i < 100; ++i) {
+        const double u = q.draw();
+        CHECK(u >= 0.0);
+        CHECK(u < 1.0);
+    }
+}

@@ -474,6 +474,7 @@ TEST_CASE("DeliveryDispatcher: status_json names keys by a short prefix only") {
     CHECK(s.find("\"key\":\"wk_s\u2026\"") != std::string::npos);
     CHECK(s.find("\"last_error\":\"http_500: {\\\"error\\\":\\\"boom\\\"}\"") != std::string::npos);
     CHECK(s.find("\"write_keys\":[") != std::string::npos);
+    CHECK(s.find("\"failing\":true") != std::string::npos);  // probed until it answers again
 }
 
 TEST_CASE("DeliveryDispatcher: X-RateLimit-Reset pauses on a 429 only; Retry-After on any retryable answer") {
@@ -513,4 +514,135 @@ TEST_CASE("DeliveryDispatcher: X-RateLimit-Reset pauses on a 429 only; Retry-Aft
     CHECK(times[1] - times[0] < 700ms);
     CHECK(times[2] - times[1] >= 950ms);
     CHECK(times[3] - times[2] >= 950ms);
+}
+
+TEST_CASE(
+    "DeliveryDispatcher: a batch that cannot be sent for a local reason is dead-lettered; the rest flows") {
+    // The spool already holds a batch whose request cannot be built (a 49,200-character write
+    // key: Beast refuses its Basic-auth header with std::length_error). It is dead-lettered
+    // with the reason, and every other batch, of this key's neighbours, is delivered.
+    Fixture f;
+    const std::string huge_key(49'200, 'h');
+    f.append("wk_alpha", {"a1", "a2"});
+    f.append(huge_key, {"h1", "h2", "h3"}, "r-huge");
+    f.append("wk_beta", {"b1"}, "r2");
+    f.append("wk_alpha", {"a3"});
+    f.start();
+    REQUIRE(wait_until([&] { return f.spool_empty(); }));
+    auto dead = f.spool->list_dead_letters(10, false);
+    REQUIRE(dead.size() == 1);
+    CHECK(dead[0].write_key == huge_key);
+    CHECK(dead[0].events == 3);
+    CHECK(dead[0].status == 0);
+    CHECK(dead[0].reason.rfind("local: ", 0) == 0);
+    CHECK(dead[0].reason.find("field value too large") != std::string::npos);
+    const auto reqs = f.stand_in.requests();
+    REQUIRE(reqs.size() == 3);
+    std::multiset<std::string> bodies;
+    for (const auto& r : reqs) bodies.insert(write_key_of(r) + "|" + batch_part(r.body));
+    const auto expected = [](const std::string& key, const std::vector<std::string>& ids) {
+        return key + "|{\"batch\":[" + body_of(ids);
+    };
+    CHECK(bodies == std::multiset<std::string>{expected("wk_alpha", {"a1", "a2"}),
+                                               expected("wk_alpha", {"a3"}), expected("wk_beta", {"b1"})});
+    REQUIRE(wait_until([&] { return f.settled_copy().size() == 4; }));
+    CHECK(metric(f.registry, "lsr_dead_lettered_events_total", "reason", "local") == 3);
+    CHECK(metric(f.registry, "lsr_delivered_events_total") == 4);
+}
+
+TEST_CASE("DeliveryDispatcher: a settle that failed to write is written again by the dispatcher itself") {
+    // As on a full disk: marking batches delivered and rescheduling them fails for a while.
+    // Each batch is written again by the dispatcher's own timer once the disk takes writes,
+    // without any new batch or notify, and none is sent twice.
+    Fixture f;
+    std::atomic<bool> disk_full{true};
+    std::atomic<int> refused{0};
+    std::atomic<int> alpha_calls{0};
+    f.stand_in.set_decide([&](const StandInRequest& r) {
+        StandInAnswer a;
+        if (write_key_of(r) == "wk_alpha" && alpha_calls++ == 0) a.status = 503;
+        return a;
+    });
+    for (int i = 0; i < 6; ++i) f.append(i % 2 == 0 ? "wk_alpha" : "wk_beta", {"s" + std::to_string(i)});
+    f.make();
+    f.dispatcher->set_settle_fault_for_testing([&](std::string_view) {
+        if (!disk_full.load()) return false;
+        ++refused;
+        return true;
+    });
+    f.start();
+    REQUIRE(wait_until([&] { return refused.load() >= 6; }));  // every first settle failed
+    std::this_thread::sleep_for(300ms);
+    CHECK_FALSE(f.spool_empty());
+    disk_full = false;  // space is back; nothing else happens
+    REQUIRE(wait_until([&] { return f.spool_empty(); }, 20s));
+    CHECK(f.stand_in.requests().size() == 7);  // six batches, one of them twice (its 503)
+    REQUIRE(wait_until([&] { return f.settled_copy().size() == 6; }));
+    CHECK(metric(f.registry, "lsr_delivered_events_total") == 6);
+}
+
+TEST_CASE("DeliveryDispatcher: when a failing write key answers again, its waiting batches are due at once") {
+    // After an outage the key's batches wait long backoffs (20 s here). One request fails, the
+    // key is probed, the probe succeeds: everything waiting goes now, not after the backoffs.
+    Fixture f;
+    f.cfg.retry.base_delay_ms = 20;
+    f.cfg.retry.max_delay_ms = 30'000;
+    for (int i = 0; i < 5; ++i) f.append("wk_alpha", {"w" + std::to_string(i)});
+    {
+        auto waiting = f.spool->lease_due("wk_alpha", wall_ms(), 10);
+        REQUIRE(waiting.size() == 5);
+        for (const auto& b : waiting)
+            REQUIRE_FALSE(f.spool->reschedule(b.id, wall_ms() + 20'000, "http_503"));
+    }
+    f.append("wk_alpha", {"now"});
+    StandInAnswer e503;
+    e503.status = 503;
+    f.stand_in.push(e503);
+    const auto start = Clock::now();
+    f.start();
+    REQUIRE(wait_until([&] { return f.spool_empty(); }, 15s));
+    CHECK(Clock::now() - start < 10s);  // not the 20 s backoff
+    const auto reqs = f.stand_in.requests();
+    CHECK(reqs.size() == 7);  // the 503, the probe, then the other five
+    REQUIRE(wait_until([&] { return f.settled_copy().size() == 6; }));
+    CHECK(metric(f.registry, "lsr_delivered_events_total") == 6);
+}
+
+TEST_CASE("DeliveryDispatcher: one batch Segment keeps failing does not hold up its write key") {
+    // The key's oldest batch always gets a 500. Probes take the batch due soonest, so the
+    // failed one goes behind the others, and the rest of the key is delivered.
+    Fixture f;
+    f.cfg.retry.base_delay_ms = 20;
+    f.cfg.retry.max_delay_ms = 30'000;
+    f.cfg.per_write_key.max_in_flight = 1;
+    f.stand_in.set_decide([](const StandInRequest& r) {
+        StandInAnswer a;
+        if (r.body.find("\"userId\":\"p1\"") != std::string::npos) a.status = 500;
+        return a;
+    });
+    f.append("wk_alpha", {"p1"}, "r1", wall_ms() - 1'000);
+    for (int i = 0; i < 5; ++i) f.append("wk_alpha", {"g" + std::to_string(i)});
+    f.start();
+    REQUIRE(wait_until([&] { return f.spool->stats().batches == 1; }, 10s));
+    CHECK(metric(f.registry, "lsr_delivered_events_total") == 5);
+}
+
+TEST_CASE(
+    "DeliveryDispatcher: after a restart, batches waiting out an earlier backoff go once a probe succeeds") {
+    // The spool holds batches rescheduled 20 s ahead by an earlier run (Segment was down
+    // then). A new dispatcher probes the key at once; Segment answers, and they all go.
+    Fixture f;
+    f.cfg.retry.max_delay_ms = 30'000;
+    for (int i = 0; i < 5; ++i) f.append("wk_alpha", {"w" + std::to_string(i)});
+    {
+        auto waiting = f.spool->lease_due("wk_alpha", wall_ms(), 10);
+        REQUIRE(waiting.size() == 5);
+        for (const auto& b : waiting) REQUIRE_FALSE(f.spool->reschedule(b.id, wall_ms() + 20'000, "network"));
+        f.spool->release_all_leases();
+    }
+    const auto start = Clock::now();
+    f.start();
+    REQUIRE(wait_until([&] { return f.spool_empty(); }, 15s));
+    CHECK(Clock::now() - start < 10s);  // not the 20 s backoff
+    CHECK(f.stand_in.requests().size() == 5);
 }

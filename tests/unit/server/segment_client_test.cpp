@@ -360,3 +360,23 @@ TEST_CASE("SegmentClient: TLS verifies the chain and the host name, and sends SN
     CHECK(u.error.rfind("tls handshake: ", 0) == 0);
     CHECK(tls.answered() == 2);
 }
+
+TEST_CASE("SegmentClient: a request that cannot be built fails locally, and the connection serves the next") {
+    // A 49,200-character write key: its Basic-auth header is over Beast's field size limit,
+    // which throws std::length_error while the request is built. It must come back as a
+    // local failure (no exception on the io thread), and the client must keep working.
+    SegmentStandIn stand_in;
+    IoThread t;
+    auto cfg = custom(stand_in.url());
+    cfg.max_connections = 1;
+    SegmentClient client(t.io, cfg);
+    auto r = send_and_wait(client, SegmentSend{std::string(49'200, 'k'), R"({"type":"track"})", 0});
+    CHECK(r.local);
+    CHECK(r.status == 0);
+    CHECK(r.error.find("could not be built") != std::string::npos);
+    CHECK(stand_in.requests().empty());
+    auto ok = send_and_wait(client, batch());
+    CHECK_FALSE(ok.local);
+    CHECK(ok.status == 200);
+    CHECK(stand_in.requests().size() == 1);
+}

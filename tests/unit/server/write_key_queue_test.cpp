@@ -87,3 +87,39 @@ TEST_CASE("WriteKeyQueue: next due time and short keys") {
     CHECK(q.max_in_flight() == 1);
     CHECK(WriteKeyQueue("k", limits(0, 1, 0), 0).max_in_flight() == 1);  // at least one
 }
+
+TEST_CASE("WriteKeyQueue: a failing key sends one probe at a time, at its probe time, any batch") {
+    lsr::config::RetryConfig retry;
+    retry.base_delay_ms = 100;
+    retry.max_delay_ms = 60'000;
+    WriteKeyQueue q("wk_alpha", limits(0, 0, 4), 0, retry);
+    q.on_send();
+    CHECK(q.on_successful_request(q.send_epoch()));  // the key's first answer
+    q.on_settled();
+    q.end_recovery();
+    q.set_next_due(50'000);  // the batches wait their own backoff
+    CHECK(q.due_at(1'000) == 50'000);
+    CHECK(q.lease_horizon(1'000) == 1'000);
+    const auto epoch = q.send_epoch();
+    q.on_send();
+    q.on_failed_request(1'000, epoch, 0.5);  // delay 50 ms
+    CHECK(q.health().failing());
+    CHECK(q.due_at(1'000) == WriteKeyQueue::kNever);  // a request is still out
+    q.on_settled();
+    CHECK(q.due_at(1'000) == 1'050);  // the probe, not the batches' 50 s
+    CHECK(q.capacity(1'010) == 0);
+    CHECK(q.capacity(1'050) == 1);
+    CHECK(q.lease_horizon(1'050) == 50'000);  // the batch due soonest, before its time
+    const auto probe = q.send_epoch();
+    q.on_send();
+    CHECK(q.capacity(1'050) == 0);
+    CHECK(q.on_successful_request(probe));
+    q.on_settled();
+    CHECK_FALSE(q.health().failing());
+    CHECK(q.due_at(1'060) == 1'060);                         // every waiting batch is due now
+    CHECK(q.capacity(1'060) == 4);                           // full speed
+    CHECK(q.lease_horizon(1'060) == WriteKeyQueue::kNever);  // regardless of their backoff
+    q.end_recovery();
+    CHECK(q.due_at(1'060) == 50'000);
+    CHECK(q.lease_horizon(1'060) == 1'060);
+}
