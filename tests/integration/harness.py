@@ -238,7 +238,8 @@ class Relay:
             s.close()
 
     def metrics(self):
-        status, _, body = self.request("GET", "/metrics")
+        """The Prometheus text, from the admin listener when there is one."""
+        status, _, body = self.request("GET", "/metrics", port=self.admin_port)
         assert status == 200
         return body.decode()
 
