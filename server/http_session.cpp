@@ -4,11 +4,10 @@
 #include <unistd.h>
 
 #include <boost/asio/write.hpp>
-#include <cstdio>
 
 #include "server/connection_budget.hpp"
 #include "server/logger.hpp"
-#include "server/request_framing.hpp"
+#include "server/request_gate.hpp"
 #include "server/server_metrics.hpp"
 #include "server/session_exchange.hpp"
 #include "server/session_registry.hpp"
@@ -25,36 +24,15 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 // After an answer with Connection: close, what the client still sends is read and dropped for
 // this long, so that closing with unread bytes does not reset the connection under the answer.
 constexpr auto kLinger = 2s;
-constexpr const char* kStorageRetryAfter = "Retry-After: 30\r\n";
-
-std::string error_body(std::string_view message) {
-    std::string out = R"({"success":false,"error":")";
-    for (char c : message) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    out += "\"}";
-    return out;
-}
-
-std::string hex(std::size_t n) {
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "%zx", n);
-    return buf;
-}
+constexpr const char* kStorageRetryAfter = "Retry-After: 30\r\n";  // as a full spool
+constexpr std::string_view kCannotStore =
+    "The relay cannot store the request body right now; send it again later.";
 
 std::variant<beast::tcp_stream, beast::ssl_stream<beast::tcp_stream>> make_stream(net::ip::tcp::socket socket,
                                                                                   net::ssl::context* tls) {
     using V = std::variant<beast::tcp_stream, beast::ssl_stream<beast::tcp_stream>>;
     if (tls) return V(std::in_place_index<1>, std::move(socket), *tls);
     return V(std::in_place_index<0>, std::move(socket));
-}
-
-// What a set of fields costs, as they stand in a header block.
-std::uint64_t field_bytes(const beast::http::fields& f) {
-    std::uint64_t n = 0;
-    for (const auto& x : f) n += x.name_string().size() + x.value().size() + 4;
-    return n;
 }
 
 bool is_http_error(const beast::error_code& ec) {
@@ -67,18 +45,13 @@ HttpSession::HttpSession(net::ip::tcp::socket socket, const SessionDeps& deps)
     : stream_(make_stream(std::move(socket), deps.tls)),
       buffer_(std::max<std::size_t>(deps.limits.max_header_bytes, 1024)),
       deps_(deps),
-      watchdog_(deps.limits.min_receive_bytes_per_s,
-                std::chrono::milliseconds(deps.limits.receive_window_ms)),
-      timer_(tcp().get_executor()) {
+      request_(deps.limits.max_header_bytes),
+      receive_timer_(tcp().get_executor(), deps.limits.min_receive_bytes_per_s,
+                     std::chrono::milliseconds(deps.limits.receive_window_ms)) {
     beast::error_code ec;
     const auto ep = tcp().socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string();
     status_.set(ConnState::waiting_first);
-    // Chunk extensions count against the header limit, with the header itself.
-    on_chunk_ = [this](std::uint64_t, beast::string_view ext, beast::error_code& cec) {
-        header_bytes_ += ext.size();
-        if (header_bytes_ > deps_.limits.max_header_bytes) cec = beast::http::error::header_limit;
-    };
     deps_.metrics.connection_opened(deps_.listener);
 }
 
@@ -131,11 +104,7 @@ void HttpSession::shed() {
 
 void HttpSession::do_read_header() {
     if (deps_.draining.load() && !first_request_) return do_close();
-    header_parser_.emplace();
-    header_parser_->header_limit(deps_.limits.max_header_bytes);
-    // The body limit depends on the route, known only once the headers are read.
-    header_parser_->body_limit(boost::none);
-    header_bytes_ = 0;
+    request_.start();
     tcp().expires_never();  // reads are timed by the watchdog, writes set their own deadline
     const auto& l = deps_.limits;
     if (first_request_) {
@@ -170,29 +139,10 @@ void HttpSession::on_read(beast::error_code ec, std::size_t n) {
         if (ec) return do_close();
         return read_more();
     }
-    watchdog_.received(n);
+    receive_timer_.received(n);
     if (expired_ != ReceiveWatchdog::Verdict::ok) return on_receive_expired();
     if (ec) return do_close();  // the client is gone (between requests or in the middle of one)
     advance();
-}
-
-template <class Parser>
-void HttpSession::parse(Parser& p, bool header_only, beast::error_code& ec) {
-    for (;;) {
-        if (buffer_.size() == 0) {
-            ec = beast::http::error::need_more;
-            return;
-        }
-        const auto used = p.put(buffer_.data(), ec);
-        buffer_.consume(used);
-        if (header_only) header_bytes_ += used;
-        if (ec) return;
-        if (header_only ? p.is_header_done() : p.is_done()) return;
-        if (used == 0) {
-            ec = beast::http::error::need_more;
-            return;
-        }
-    }
 }
 
 void HttpSession::advance() {
@@ -205,21 +155,13 @@ void HttpSession::advance() {
             arm_receive(std::chrono::milliseconds(deps_.limits.read_header_timeout_ms));
         }
         if (status_.state != ConnState::headers) status_.set(ConnState::headers);
-        parse(*header_parser_, true, ec);
-        if (ec == beast::http::error::need_more) {
-            if (header_bytes_ + buffer_.size() >= deps_.limits.max_header_bytes)
-                ec = beast::http::error::header_limit;
-            else
-                return read_more();
-        }
+        request_.feed(buffer_, ec);
+        if (ec == beast::http::error::need_more) return read_more();
         stop_receive_watch();
         return on_header_parsed(ec);
     }
     if (phase_ == Phase::body) {
-        if (file_parser_)
-            parse(*file_parser_, false, ec);
-        else
-            parse(*small_parser_, false, ec);
+        request_.feed(buffer_, ec);
         if (ec == beast::http::error::need_more) return read_more();
         stop_receive_watch();
         return on_body(ec);
@@ -227,40 +169,23 @@ void HttpSession::advance() {
 }
 
 void HttpSession::arm_receive(Clock::duration total, bool watch_rate) {
-    const auto now = Clock::now();
-    watchdog_.start(now, now + total, watch_rate);
     expired_ = ReceiveWatchdog::Verdict::ok;
-    const auto generation = ++timer_generation_;
-    timer_.expires_at(watchdog_.next_check());
-    timer_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {
-        if (!ec) self->on_receive_check(generation);
+    receive_timer_.arm(weak_from_this(), total, watch_rate, [this](ReceiveWatchdog::Verdict verdict) {
+        if (closing_) return;
+        if (phase_ == Phase::linger) return do_close();
+        expired_ = verdict;
+        tcp().cancel();  // the pending read ends; on_read sees expired_
     });
 }
 
-void HttpSession::on_receive_check(std::uint64_t generation) {
-    if (generation != timer_generation_ || closing_) return;
-    const auto verdict = watchdog_.check(Clock::now());
-    if (verdict == ReceiveWatchdog::Verdict::ok) {
-        timer_.expires_at(watchdog_.next_check());
-        timer_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {
-            if (!ec) self->on_receive_check(generation);
-        });
-        return;
-    }
-    if (phase_ == Phase::linger) return do_close();
-    expired_ = verdict;
-    tcp().cancel();  // the pending read ends; on_read sees expired_
-}
-
 void HttpSession::stop_receive_watch() {
-    ++timer_generation_;
-    timer_.cancel();
+    receive_timer_.stop();
 }
 
 void HttpSession::on_receive_expired() {
     if (phase_ == Phase::idle) return do_close();  // keep-alive idle time is over: nothing to answer
     const bool body = phase_ == Phase::body;
-    const bool started = body || header_bytes_ > 0 || buffer_.size() > 0;
+    const bool started = body || request_.header_bytes() > 0 || buffer_.size() > 0;
     deps_.metrics.slow_client(deps_.listener, body ? "body" : "headers",
                               expired_ == ReceiveWatchdog::Verdict::too_slow ? "min_rate" : "deadline");
     if (!started || std::holds_alternative<TlsStream>(stream_)) return do_close();
@@ -283,52 +208,31 @@ void HttpSession::on_header_parsed(beast::error_code ec) {
         return fail_request(431, "Request headers are larger than the limit.", true);
     if (ec) return fail_request(400, "Malformed HTTP request: " + ec.message() + ".", true);
 
-    header_ = header_parser_->get().base();
-    header_field_bytes_ = field_bytes(header_);
-    keep_alive_ = header_parser_->get().keep_alive();
-    if (auto refusal = check_request_framing(header_))
-        return fail_request(refusal->status, refusal->message, true);
-    const bool has_body = !header_parser_->is_done();
-    std::string_view target = header_.target();
-    const std::string_view path = target.substr(0, target.find('?'));
-
-    if (deps_.draining.load()) {
-        keep_alive_ = false;
-        return fail_request(503, "The relay is shutting down; send the request again.", true);
+    header_ = request_.header();
+    keep_alive_ = request_.keep_alive();
+    auto gate = gate_request(header_, request_.has_body(), deps_.draining.load(), deps_.router, match_);
+    if (match_.route) route_label_ = match_.route->pattern;
+    if (!gate.proceed) {
+        if (gate.close) keep_alive_ = false;
+        Answer a;
+        a.status = gate.status;
+        a.content_type = "application/json";
+        a.body = std::move(gate.body);
+        return send(std::move(a));
     }
-    match_ = deps_.router.match(header_.method(), path);
-    if (!match_.route) {
-        if (match_.method_mismatch) return fail_request(405, "Method not allowed on this path.", has_body);
-        return fail_request(404, "No such route.", has_body);
-    }
-    const Route& route = *match_.route;
-    route_label_ = route.pattern;
-    if (has_body && route.body == BodyKind::none)
-        return fail_request(413, "This route takes no request body.", true);
-    if (route.admit) {
-        if (auto refusal = route.admit(header_parser_->get().base())) {
-            if (has_body) keep_alive_ = false;  // the unread body ends the connection
-            Answer a;
-            a.status = static_cast<unsigned>(refusal->status);
-            a.content_type = "application/json";
-            a.body = std::move(refusal->body);
-            return send(std::move(a));
-        }
-    }
-    // Past its admission check a request is authenticated: never shed for a newcomer.
-    status_.set(has_body && !route.admit ? ConnState::unauthenticated_body : ConnState::busy);
+    status_.set(gate.state);
     do_read_body();
 }
 
 void HttpSession::do_read_body() {
     const auto& l = deps_.limits;
-    if (header_parser_->is_done()) return dispatch({}, {}, 0);  // no body at all: hand over at once
-    const auto length = header_parser_->content_length();
+    if (!request_.has_body()) return dispatch({}, {}, 0);  // no body at all: hand over at once
+    const auto length = request_.content_length();
     const std::uint64_t limit =
         match_.route->body == BodyKind::large_file ? l.max_body_bytes : l.max_small_body_bytes;
     if (length && *length > limit) return fail_request(413, "Request body is larger than the limit.", true);
 
-    if (beast::iequals(header_parser_->get()[beast::http::field::expect], "100-continue")) {
+    if (beast::iequals(header_[beast::http::field::expect], "100-continue")) {
         // The client waits for this before it sends the body; the body read starts once it
         // is written.
         static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -349,31 +253,14 @@ void HttpSession::do_read_body() {
 void HttpSession::start_body() {
     const auto& l = deps_.limits;
     const bool to_file = match_.route->body == BodyKind::large_file;
-    const std::uint64_t limit = to_file ? l.max_body_bytes : l.max_small_body_bytes;
-    if (to_file) {
-        beast::error_code ec;
-        temp_file_ = make_temp_file(ec);
-        if (!ec) {
-            file_parser_.emplace(std::move(*header_parser_));
-            file_parser_->get().body().open(temp_file_.c_str(), beast::file_mode::write, ec);
-        }
-        if (ec) {
-            deps_.log.error("cannot create a temp file for a request body",
-                            {{"dir", deps_.temp_dir}, {"error", ec.message()}});
-            return fail_request(503,
-                                "The relay cannot store the request body right now; send it again later.",
-                                true, kStorageRetryAfter);
-        }
-        file_parser_->body_limit(limit);
-        file_parser_->eager(true);
-        file_parser_->on_chunk_header(on_chunk_);
-    } else {
-        small_parser_.emplace(std::move(*header_parser_));
-        small_parser_->body_limit(limit);
-        small_parser_->eager(true);
-        small_parser_->on_chunk_header(on_chunk_);
+    beast::error_code ec;
+    if (to_file) temp_file_ = make_temp_file(ec);
+    if (!ec) request_.begin_body(to_file ? l.max_body_bytes : l.max_small_body_bytes, temp_file_, ec);
+    if (ec) {
+        deps_.log.error("cannot create a temp file for a request body",
+                        {{"dir", deps_.temp_dir}, {"error", ec.message()}});
+        return fail_request(503, kCannotStore, true, kStorageRetryAfter);
     }
-    header_parser_.reset();
     phase_ = Phase::body;
     arm_receive(std::chrono::milliseconds(l.read_body_timeout_ms));
     advance();  // part of the body may have come with the headers
@@ -387,26 +274,16 @@ void HttpSession::on_body(beast::error_code ec) {
                             true);
     if (ec && !is_http_error(ec)) {  // writing the temp file failed: its disk is full, or broken
         deps_.log.error("cannot store a request body", {{"dir", deps_.temp_dir}, {"error", ec.message()}});
-        return fail_request(503, "The relay cannot store the request body right now; send it again later.",
-                            true, kStorageRetryAfter);
+        return fail_request(503, kCannotStore, true, kStorageRetryAfter);
     }
     if (ec) return fail_request(400, "Malformed request body: " + ec.message() + ".", true);
-    // Trailers, merged into the message's fields by the parser, count against the header limit.
-    const auto all = field_bytes(file_parser_ ? file_parser_->get().base() : small_parser_->get().base());
-    if (all > header_field_bytes_ &&
-        header_bytes_ + (all - header_field_bytes_) > deps_.limits.max_header_bytes)
-        return fail_request(431, "Request headers, chunk extensions and trailers are larger than the limit.",
-                            true);
-    if (file_parser_) {
-        const std::uint64_t size = file_parser_->get().body().size();
-        file_parser_->get().body().close();
-        file_parser_.reset();
+    if (!temp_file_.empty()) {
+        const std::uint64_t size = request_.close_file();
         std::string file = std::move(temp_file_);
         temp_file_.clear();
         return dispatch({}, std::move(file), size);
     }
-    std::string body = std::move(small_parser_->get().body());
-    small_parser_.reset();
+    std::string body = request_.take_body();
     const auto size = body.size();
     dispatch(std::move(body), {}, size);
 }
@@ -435,7 +312,7 @@ void HttpSession::fail_request(unsigned status, std::string_view message, bool c
     Answer a;
     a.status = status;
     a.content_type = "application/json";
-    a.body = error_body(message);
+    a.body = error_json(message);
     a.head_extra = std::move(head_extra);
     send(std::move(a));
 }
@@ -445,34 +322,14 @@ void HttpSession::send(Answer a) {
     answer_status_ = a.status;
     const bool close = !keep_alive_ || deps_.draining.load();
     if (close) keep_alive_ = false;
-    std::string head = "HTTP/1.1 " + std::to_string(a.status) + " ";
-    head += std::string(beast::http::obsolete_reason(static_cast<beast::http::status>(a.status)));
-    head += "\r\nServer: looker-segment-relay\r\n";
-    if (!a.content_type.empty()) head += "Content-Type: " + a.content_type + "\r\n";
-    head += a.head_extra;
-    if (close) head += "Connection: close\r\n";
     const bool no_body = header_.method() == beast::http::verb::head;
-    if (a.stream) {
-        head += "Transfer-Encoding: chunked\r\n\r\n";
-        enqueue_write(std::move(head), false);
-        if (!a.body.empty() || a.last) send_chunk(std::move(a.body), a.last);
-        return;
-    }
-    head += "Content-Length: " + std::to_string(a.body.size()) + "\r\n\r\n";
-    if (!no_body) head += a.body;
-    enqueue_write(std::move(head), true);
+    enqueue_write(a.head(close, no_body), !a.stream);
+    if (a.stream && (!a.body.empty() || a.last)) send_chunk(std::move(a.body), a.last);
 }
 
 void HttpSession::send_chunk(std::string data, bool last) {
-    std::string out;
-    if (!data.empty()) {
-        out = hex(data.size()) + "\r\n";
-        out += data;
-        out += "\r\n";
-    }
-    if (last) out += "0\r\n\r\n";
-    if (out.empty()) return;
-    enqueue_write(std::move(out), last);
+    auto out = HttpAnswer::chunk(data, last);
+    if (!out.empty()) enqueue_write(std::move(out), last);
 }
 
 void HttpSession::enqueue_write(std::string bytes, bool ends_answer) {

@@ -11,25 +11,21 @@
 #pragma once
 
 #include <atomic>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/file_body.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <deque>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "config/config.hpp"
 #include "server/connection_status.hpp"
-#include "server/receive_watchdog.hpp"
+#include "server/http_answer.hpp"
+#include "server/receive_timer.hpp"
+#include "server/request_parser.hpp"
 #include "server/router.hpp"
 
 namespace lsr::server {
@@ -66,14 +62,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
 
     // Used by the exchange; always called on the session's strand.
-    struct Answer {
-        unsigned status = 200;
-        std::string head_extra;  // "Name: value\r\n" lines
-        std::string content_type;
-        std::string body;
-        bool stream = false;  // chunked: body is the first chunk (may be empty)
-        bool last = true;     // stream: this write ends the answer
-    };
+    using Answer = HttpAnswer;
     void send(Answer answer);
     void send_chunk(std::string data, bool last);
     boost::asio::any_io_executor executor() { return tcp().get_executor(); }
@@ -97,15 +86,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     void read_more();
     void on_read(boost::beast::error_code ec, std::size_t n);
     void advance();
-    template <class Parser>
-    void parse(Parser& p, bool header_only, boost::beast::error_code& ec);
     void on_header_parsed(boost::beast::error_code ec);
     void do_read_body();
     void start_body();
     void on_body(boost::beast::error_code ec);
     void dispatch(std::string body, std::string file, std::uint64_t size);
     void arm_receive(Clock::duration total, bool watch_rate = true);
-    void on_receive_check(std::uint64_t generation);
     void stop_receive_watch();
     void on_receive_expired();
     void fail_request(unsigned status, std::string_view message, bool close, std::string head_extra = {});
@@ -120,19 +106,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     std::variant<PlainStream, TlsStream> stream_;
     boost::beast::flat_buffer buffer_;
     SessionDeps deps_;
+    RequestParser request_;
     std::string remote_;
     ConnectionStatus status_;
-    ReceiveWatchdog watchdog_;
-    boost::asio::steady_timer timer_;
-    std::uint64_t timer_generation_ = 0;
+    ReceiveTimer receive_timer_;
     ReceiveWatchdog::Verdict expired_ = ReceiveWatchdog::Verdict::ok;  // not ok: the read was cut
     Phase phase_ = Phase::none;
-    std::optional<boost::beast::http::request_parser<boost::beast::http::empty_body>> header_parser_;
-    std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> small_parser_;
-    std::optional<boost::beast::http::request_parser<boost::beast::http::file_body>> file_parser_;
-    std::function<void(std::uint64_t, boost::beast::string_view, boost::beast::error_code&)> on_chunk_;
-    std::uint64_t header_bytes_ = 0;  // this request's header, chunk extensions and trailers
-    std::uint64_t header_field_bytes_ = 0;
     std::string temp_file_;
     boost::beast::http::request_header<> header_;
     RouteMatch match_;
