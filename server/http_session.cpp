@@ -113,7 +113,7 @@ void HttpSession::do_read_header() {
     } else {
         phase_ = Phase::idle;
         status_.set(ConnState::idle);
-        arm_receive(std::chrono::milliseconds(l.idle_timeout_ms));
+        arm_receive(std::chrono::milliseconds(l.idle_timeout_ms), false);  // no bytes due while idle
     }
     advance();  // a pipelined request may be in the buffer already
 }

@@ -255,6 +255,16 @@ class SlowClientsAndBodies(unittest.TestCase):
         s.close()
         self.assertTrue(reply.startswith(b"HTTP/1.1 413 "), reply[:200])
 
+    def test_idle_keepalive_is_not_judged_by_the_rate(self):
+        s = socket.create_connection(("127.0.0.1", self.relay.port), timeout=10)
+        try:
+            for _ in range(2):
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                self.assertTrue(s.recv(4096).startswith(b"HTTP/1.1 200 "))
+                time.sleep(2.5)  # idle for more than two receive windows, under idle_timeout_ms
+        finally:
+            s.close()
+
     def test_get_with_an_empty_body_is_served(self):
         reply = self.relay.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         self.assertTrue(reply.startswith(b"HTTP/1.1 200 "), reply[:200])
@@ -290,6 +300,10 @@ def is_closed(s, wait=0.5):
         return False
     except OSError:
         return True
+
+
+def any_closed(socks):
+    return any(is_closed(s, 0.02) for s in socks)
 
 
 class ConnectionBudgets(unittest.TestCase):
@@ -334,8 +348,8 @@ class ConnectionBudgets(unittest.TestCase):
             try:
                 status, _, body = relay.request("POST", "/", body="{}", headers=hub_headers(), timeout=5)
                 self.assertEqual(status, 200, body)
-                self.assertTrue(wait_until(lambda: is_closed(idle[0], 0.05), timeout=5),
-                                "the oldest idle connection is shed first")
+                self.assertTrue(wait_until(lambda: any_closed(idle), timeout=5),
+                                "an idle connection makes room")
                 shed = relay.metric_value("lsr_http_shed_connections_total",
                                           {"listener": "main", "reason": "idle_keepalive"})
                 self.assertGreaterEqual(shed or 0, 1)
@@ -363,7 +377,7 @@ class ConnectionBudgets(unittest.TestCase):
             try:
                 # At its cap, the client's own idle connection makes room.
                 self.assertEqual(relay.get_json("/healthz")[0], 200)
-                self.assertTrue(wait_until(lambda: is_closed(idle[0], 0.05), timeout=5))
+                self.assertTrue(wait_until(lambda: any_closed(idle), timeout=5))
             finally:
                 for s in idle:
                     s.close()
