@@ -202,6 +202,7 @@ void HttpSession::on_receive_expired() {
 
 void HttpSession::on_header_parsed(beast::error_code ec) {
     first_request_ = false;
+    header_ = {};  // an error answer must not take the last request's method
     request_started_ = Clock::now();
     route_label_ = "unmatched";
     if (ec == beast::http::error::header_limit)
@@ -308,6 +309,9 @@ void HttpSession::fail_request(unsigned status, std::string_view message, bool c
                                std::string head_extra) {
     if (close) keep_alive_ = false;
     phase_ = Phase::none;
+    request_.reset();  // a partial body file is closed and removed at once, not when the connection ends
+    if (!temp_file_.empty()) ::unlink(temp_file_.c_str());
+    temp_file_.clear();
     // Handlers never saw this request, so the session answers it itself.
     Answer a;
     a.status = status;
