@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
+#include <vector>
 
 #include "server/logger.hpp"
 #include "server/server_metrics.hpp"
@@ -11,7 +12,11 @@ namespace lsr::server {
 namespace net = boost::asio;
 
 HttpServer::HttpServer(net::io_context& io, const SessionDeps& deps)
-    : io_(io), deps_(deps), acceptor_(net::make_strand(io)) {}
+    : io_(io),
+      deps_(deps),
+      budget_(ConnectionBudget::limits_from(deps.limits)),
+      acceptor_(net::make_strand(io)),
+      backoff_(acceptor_.get_executor()) {}
 
 std::error_code HttpServer::listen(const std::string& host, std::uint16_t port) {
     boost::system::error_code ec;
@@ -37,28 +42,58 @@ void HttpServer::start() {
 }
 
 void HttpServer::do_accept() {
-    acceptor_.async_accept(net::make_strand(io_), [this](boost::system::error_code ec,
-                                                         net::ip::tcp::socket socket) {
-        if (!accepting_) return;
-        if (ec) {
-            if (ec != net::error::operation_aborted)
-                deps_.log.warn("accept failed", {{"error", ec.message()}});
-        } else if (deps_.registry.size() >= deps_.cfg.limits.max_connections) {
-            // Over the limit: refuse quickly instead of queueing without bound.
-            deps_.metrics.connection_refused();
-            static constexpr std::string_view busy =
-                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                "Retry-After: 1\r\nContent-Length: 60\r\n\r\n"
-                R"({"success":false,"error":"Too many connections; try again."})";
-            boost::system::error_code wec;
-            socket.non_blocking(true, wec);
-            socket.write_some(net::buffer(busy.data(), busy.size()), wec);
-            socket.close(wec);
-        } else {
-            std::make_shared<HttpSession>(std::move(socket), deps_)->run();
+    acceptor_.async_accept(net::make_strand(io_),
+                           [this](boost::system::error_code ec, net::ip::tcp::socket socket) {
+                               if (!accepting_) return;
+                               if (ec) {
+                                   if (ec == net::error::operation_aborted) return;
+                                   // Out of file descriptors, for instance: pause instead of spinning on the
+                                   // error.
+                                   deps_.log.warn("accept failed", {{"error", ec.message()}});
+                                   backoff_.expires_after(std::chrono::milliseconds(50));
+                                   backoff_.async_wait([this](boost::system::error_code) {
+                                       if (accepting_) do_accept();
+                                   });
+                                   return;
+                               } else {
+                                   admit(std::move(socket));
+                               }
+                               do_accept();
+                           });
+}
+
+void HttpServer::admit(net::ip::tcp::socket socket) {
+    boost::system::error_code ec;
+    const auto ep = socket.remote_endpoint(ec);
+    if (ec) return;  // already gone
+    const std::string remote = ep.address().to_string();
+    std::vector<std::string> keep;
+    const auto decision = budget_.decide(deps_.registry.size(), deps_.registry.from_client(remote), remote,
+                                         [&] { return deps_.registry.snapshot(keep); });
+    if (decision.shed) {
+        if (auto victim = deps_.registry.lock(decision.shed->id)) {
+            if (victim->claim_for_shedding()) victim->shed();
         }
-        do_accept();
-    });
+    }
+    if (!decision.admit) {
+        return refuse(socket, decision.refusal == ConnectionBudget::Refusal::per_client ? "per_client"
+                                                                                        : "max_connections");
+    }
+    std::make_shared<HttpSession>(std::move(socket), deps_)->run();
+}
+
+void HttpServer::refuse(net::ip::tcp::socket& socket, const char* reason) {
+    // Refused quickly instead of queued without bound.
+    deps_.metrics.connection_refused(deps_.listener, reason);
+    static constexpr std::string_view busy =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        "Retry-After: 1\r\nContent-Length: 60\r\n\r\n"
+        R"({"success":false,"error":"Too many connections; try again."})";
+    boost::system::error_code wec;
+    socket.non_blocking(true, wec);
+    socket.write_some(net::buffer(busy.data(), busy.size()), wec);
+    socket.shutdown(net::ip::tcp::socket::shutdown_send, wec);
+    socket.close(wec);
 }
 
 void HttpServer::stop_accepting() {

@@ -1,15 +1,19 @@
-// The listener: binds the configured address, accepts connections up to the limit and gives
-// each its own strand and HttpSession. Knows its sessions so a drain can stop accepting,
-// close idle keep-alive connections and wait for requests in flight.
+// A listener: binds its address, accepts connections within its budget (ConnectionBudget:
+// near the cap an idle or unauthenticated slow connection makes room, at the caps a new one
+// is refused with 503 if none can) and gives each its own strand and HttpSession. Knows its
+// sessions so a drain can stop accepting, close idle keep-alive connections and wait for
+// requests in flight.
 #pragma once
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <string>
 #include <system_error>
 
+#include "server/connection_budget.hpp"
 #include "server/http_session.hpp"
 #include "server/session_registry.hpp"
 
@@ -28,10 +32,14 @@ class HttpServer {
 
   private:
     void do_accept();
+    void admit(boost::asio::ip::tcp::socket socket);
+    void refuse(boost::asio::ip::tcp::socket& socket, const char* reason);
 
     boost::asio::io_context& io_;
     SessionDeps deps_;
+    ConnectionBudget budget_;
     boost::asio::ip::tcp::acceptor acceptor_;
+    boost::asio::steady_timer backoff_;
     std::uint16_t port_ = 0;
     std::atomic<bool> accepting_{false};
 };

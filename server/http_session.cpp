@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/read.hpp>
-#include <cstdio>
 
+#include "server/connection_budget.hpp"
 #include "server/logger.hpp"
+#include "server/request_gate.hpp"
 #include "server/server_metrics.hpp"
 #include "server/session_exchange.hpp"
 #include "server/session_registry.hpp"
@@ -20,21 +20,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string error_body(std::string_view message) {
-    std::string out = R"({"success":false,"error":")";
-    for (char c : message) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    out += "\"}";
-    return out;
-}
-
-std::string hex(std::size_t n) {
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "%zx", n);
-    return buf;
-}
+constexpr std::size_t kReadChunk = 64 * 1024;
+// After an answer with Connection: close, what the client still sends is read and dropped for
+// this long, so that closing with unread bytes does not reset the connection under the answer.
+constexpr auto kLinger = 2s;
+constexpr const char* kStorageRetryAfter = "Retry-After: 30\r\n";  // as a full spool
+constexpr std::string_view kCannotStore =
+    "The relay cannot store the request body right now; send it again later.";
 
 std::variant<beast::tcp_stream, beast::ssl_stream<beast::tcp_stream>> make_stream(net::ip::tcp::socket socket,
                                                                                   net::ssl::context* tls) {
@@ -43,28 +35,37 @@ std::variant<beast::tcp_stream, beast::ssl_stream<beast::tcp_stream>> make_strea
     return V(std::in_place_index<0>, std::move(socket));
 }
 
+bool is_http_error(const beast::error_code& ec) {
+    return ec.category() == beast::http::make_error_code(beast::http::error::need_more).category();
+}
+
 }  // namespace
 
 HttpSession::HttpSession(net::ip::tcp::socket socket, const SessionDeps& deps)
-    : stream_(make_stream(std::move(socket), deps.tls)), deps_(deps) {
+    : stream_(make_stream(std::move(socket), deps.tls)),
+      buffer_(std::max<std::size_t>(deps.limits.max_header_bytes, 1024)),
+      deps_(deps),
+      request_(deps.limits.max_header_bytes),
+      receive_timer_(tcp().get_executor(), deps.limits.min_receive_bytes_per_s,
+                     std::chrono::milliseconds(deps.limits.receive_window_ms)) {
     beast::error_code ec;
     const auto ep = tcp().socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string();
-    deps_.metrics.connection_opened();
+    status_.set(ConnState::waiting_first);
+    deps_.metrics.connection_opened(deps_.listener);
 }
 
 HttpSession::~HttpSession() {
     deps_.registry.remove(this);
-    deps_.metrics.connection_closed();
+    deps_.metrics.connection_closed(deps_.listener);
     if (!temp_file_.empty()) ::unlink(temp_file_.c_str());
 }
 
 void HttpSession::run() {
-    deps_.registry.add(this, weak_from_this());
+    deps_.registry.add(this, weak_from_this(), remote_, &status_);
     net::dispatch(tcp().get_executor(), [self = shared_from_this()] {
         if (auto* tls = std::get_if<TlsStream>(&self->stream_)) {
-            self->tcp().expires_after(
-                std::chrono::milliseconds(self->deps_.cfg.limits.read_header_timeout_ms));
+            self->tcp().expires_after(std::chrono::milliseconds(self->deps_.limits.read_header_timeout_ms));
             tls->async_handshake(net::ssl::stream_base::server,
                                  beast::bind_front_handler(&HttpSession::on_handshake, self));
             return;
@@ -80,223 +81,259 @@ void HttpSession::on_handshake(beast::error_code ec) {
 
 void HttpSession::close_if_idle() {
     net::dispatch(tcp().get_executor(), [self = shared_from_this()] {
-        if (self->idle_ && self->buffer_.size() == 0) {
-            beast::error_code ec;
-            self->tcp().socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
-            self->tcp().close();
+        const bool waiting = self->phase_ == Phase::idle || (self->phase_ == Phase::headers &&
+                                                             self->status_.state == ConnState::waiting_first);
+        if (waiting && self->buffer_.size() == 0) self->do_close();
+    });
+}
+
+void HttpSession::shed() {
+    net::dispatch(tcp().get_executor(), [self = shared_from_this()] {
+        const ConnState s = self->status_.state.load();
+        if (self->closing_ || !ConnectionBudget::sheddable(s)) {
+            self->status_.shed_pending = false;  // it went on to admitted work meanwhile
+            return;
         }
+        self->deps_.metrics.connection_shed(self->deps_.listener, to_string(s));
+        self->do_close();
     });
 }
 
 //------------------------------------------------------------------------------
+// Receiving: one read at a time into the bounded buffer, parsed here, watched for its rate.
 
 void HttpSession::do_read_header() {
     if (deps_.draining.load() && !first_request_) return do_close();
-    header_parser_.emplace();
-    header_parser_->header_limit(deps_.cfg.limits.max_header_bytes);
-    // The body limit depends on the route, known only once the headers are read; the
-    // route's limit is applied in do_read_body.
-    header_parser_->body_limit(boost::none);
-    // The first request gets the header deadline; later ones may idle on keep-alive first.
-    const auto& l = deps_.cfg.limits;
-    tcp().expires_after(std::chrono::milliseconds(
-        first_request_ ? l.read_header_timeout_ms : l.idle_timeout_ms + l.read_header_timeout_ms));
-    idle_ = true;
+    request_.start();
+    tcp().expires_never();  // reads are timed by the watchdog, writes set their own deadline
+    const auto& l = deps_.limits;
+    if (first_request_) {
+        phase_ = Phase::headers;
+        arm_receive(std::chrono::milliseconds(l.read_header_timeout_ms));
+    } else {
+        phase_ = Phase::idle;
+        status_.set(ConnState::idle);
+        arm_receive(std::chrono::milliseconds(l.idle_timeout_ms), false);  // no bytes due while idle
+    }
+    advance();  // a pipelined request may be in the buffer already
+}
+
+void HttpSession::read_more() {
+    const std::size_t room = buffer_.max_size() - buffer_.size();
+    if (room == 0) {  // a header block, chunk line or trailer block larger than the buffer
+        stop_receive_watch();
+        return fail_request(431, "Request headers, chunk extensions or trailers are larger than the limit.",
+                            true);
+    }
+    auto space = buffer_.prepare(std::min(room, kReadChunk));
     with_stream([&](auto& s) {
-        beast::http::async_read_header(
-            s, buffer_, *header_parser_,
-            beast::bind_front_handler(&HttpSession::on_header, shared_from_this()));
+        s.async_read_some(space, beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
     });
 }
 
-void HttpSession::on_header(beast::error_code ec, std::size_t) {
-    idle_ = false;
+void HttpSession::on_read(beast::error_code ec, std::size_t n) {
+    buffer_.commit(n);
+    if (closing_) return;
+    if (phase_ == Phase::linger) {
+        buffer_.clear();
+        if (ec) return do_close();
+        return read_more();
+    }
+    receive_timer_.received(n);
+    if (expired_ != ReceiveWatchdog::Verdict::ok) return on_receive_expired();
+    if (ec) return do_close();  // the client is gone (between requests or in the middle of one)
+    advance();
+}
+
+void HttpSession::advance() {
+    if (closing_) return;
+    beast::error_code ec;
+    if (phase_ == Phase::idle || phase_ == Phase::headers) {
+        if (buffer_.size() == 0) return read_more();
+        if (phase_ == Phase::idle) {  // the next request's first bytes: its header time starts now
+            phase_ = Phase::headers;
+            arm_receive(std::chrono::milliseconds(deps_.limits.read_header_timeout_ms));
+        }
+        if (status_.state != ConnState::headers) status_.set(ConnState::headers);
+        request_.feed(buffer_, ec);
+        if (ec == beast::http::error::need_more) return read_more();
+        stop_receive_watch();
+        return on_header_parsed(ec);
+    }
+    if (phase_ == Phase::body) {
+        request_.feed(buffer_, ec);
+        if (ec == beast::http::error::need_more) return read_more();
+        stop_receive_watch();
+        return on_body(ec);
+    }
+}
+
+void HttpSession::arm_receive(Clock::duration total, bool watch_rate) {
+    expired_ = ReceiveWatchdog::Verdict::ok;
+    receive_timer_.arm(weak_from_this(), total, watch_rate, [this](ReceiveWatchdog::Verdict verdict) {
+        if (closing_) return;
+        if (phase_ == Phase::linger) return do_close();
+        expired_ = verdict;
+        tcp().cancel();  // the pending read ends; on_read sees expired_
+    });
+}
+
+void HttpSession::stop_receive_watch() {
+    receive_timer_.stop();
+}
+
+void HttpSession::on_receive_expired() {
+    if (phase_ == Phase::idle) return do_close();  // keep-alive idle time is over: nothing to answer
+    const bool body = phase_ == Phase::body;
+    const bool started = body || request_.header_bytes() > 0 || buffer_.size() > 0;
+    deps_.metrics.slow_client(deps_.listener, body ? "body" : "headers",
+                              expired_ == ReceiveWatchdog::Verdict::too_slow ? "min_rate" : "deadline");
+    if (!started || std::holds_alternative<TlsStream>(stream_)) return do_close();
+    route_label_ = body ? route_label_ : "unmatched";
+    request_started_ = Clock::now();
+    fail_request(
+        408,
+        body ? "The request body did not arrive in time." : "The request headers did not arrive in time.",
+        true);
+}
+
+//------------------------------------------------------------------------------
+// Routing: everything about the request is decided on its headers, before its body is read.
+
+void HttpSession::on_header_parsed(beast::error_code ec) {
     first_request_ = false;
-    if (ec == beast::http::error::end_of_stream || ec == net::error::operation_aborted ||
-        ec == beast::error::timeout || ec == net::error::eof || ec == net::error::connection_reset)
-        return do_close();
-    request_started_ = std::chrono::steady_clock::now();
+    header_ = {};  // an error answer must not take the last request's method
+    request_started_ = Clock::now();
     route_label_ = "unmatched";
     if (ec == beast::http::error::header_limit)
         return fail_request(431, "Request headers are larger than the limit.", true);
     if (ec) return fail_request(400, "Malformed HTTP request: " + ec.message() + ".", true);
 
-    header_ = header_parser_->get().base();
-    keep_alive_ = header_parser_->get().keep_alive();
-    std::string_view target = header_.target();
-    const auto q = target.find('?');
-    const std::string_view path = target.substr(0, q);
-
-    if (deps_.draining.load()) {
-        keep_alive_ = false;
-        return fail_request(503, "The relay is shutting down; send the request again.", true);
+    header_ = request_.header();
+    keep_alive_ = request_.keep_alive();
+    auto gate = gate_request(header_, request_.has_body(), deps_.draining.load(), deps_.router, match_);
+    if (match_.route) route_label_ = match_.route->pattern;
+    if (!gate.proceed) {
+        if (gate.close) keep_alive_ = false;
+        Answer a;
+        a.status = gate.status;
+        a.content_type = "application/json";
+        a.body = std::move(gate.body);
+        return send(std::move(a));
     }
-    RouteMatch m = deps_.router.match(header_.method(), path);
-    if (!m.route) {
-        const bool has_body = !header_parser_->is_done();
-        if (m.method_mismatch) return fail_request(405, "Method not allowed on this path.", has_body);
-        return fail_request(404, "No such route.", has_body);
-    }
-    route_label_ = m.route->pattern;
-    const Route& route = *m.route;
-    if (route.admit) {
-        if (auto refusal = route.admit(header_parser_->get().base())) {
-            if (!header_parser_->is_done()) keep_alive_ = false;  // the unread body ends the connection
-            Answer a;
-            a.status = static_cast<unsigned>(refusal->status);
-            a.content_type = "application/json";
-            a.body = std::move(refusal->body);
-            return send(std::move(a));
-        }
-    }
-    do_read_body(route, std::move(m));
+    status_.set(gate.state);
+    do_read_body();
 }
 
-void HttpSession::do_read_body(const Route& route, RouteMatch match) {
-    const auto& l = deps_.cfg.limits;
-    if (header_parser_->is_done()) {
-        // No body at all: hand over at once.
-        return dispatch(route, std::move(match), {}, {}, 0);
-    }
-    const auto length = header_parser_->content_length();
+void HttpSession::do_read_body() {
+    const auto& l = deps_.limits;
+    if (!request_.has_body()) return dispatch({}, {}, 0);  // no body at all: hand over at once
+    const auto length = request_.content_length();
     const std::uint64_t limit =
-        route.body == BodyKind::large_file ? l.max_body_bytes : l.max_small_body_bytes;
+        match_.route->body == BodyKind::large_file ? l.max_body_bytes : l.max_small_body_bytes;
     if (length && *length > limit) return fail_request(413, "Request body is larger than the limit.", true);
 
-    const auto expect = header_parser_->get()[beast::http::field::expect];
-    if (beast::iequals(expect, "100-continue")) {
+    if (beast::iequals(header_[beast::http::field::expect], "100-continue")) {
         // The client waits for this before it sends the body; the body read starts once it
-        // is written, under the same deadline.
+        // is written.
         static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-        tcp().expires_after(std::chrono::milliseconds(l.read_body_timeout_ms));
-        const Route* r = &route;
+        tcp().expires_after(std::chrono::milliseconds(l.idle_timeout_ms));
         with_stream([&](auto& s) {
             net::async_write(s, net::buffer(cont.data(), cont.size()),
-                             [self = shared_from_this(), r, match = std::move(match)](beast::error_code ec,
-                                                                                      std::size_t) mutable {
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                  if (ec) return self->do_close();
-                                 self->read_body(*r, std::move(match));
+                                 self->tcp().expires_never();
+                                 self->start_body();
                              });
         });
         return;
     }
-    read_body(route, std::move(match));
+    start_body();
 }
 
-void HttpSession::read_body(const Route& route, RouteMatch match) {
-    const auto& l = deps_.cfg.limits;
-    const std::uint64_t limit =
-        route.body == BodyKind::large_file ? l.max_body_bytes : l.max_small_body_bytes;
-    tcp().expires_after(std::chrono::milliseconds(l.read_body_timeout_ms));
-    auto self = shared_from_this();
-    if (route.body == BodyKind::large_file) {
-        beast::error_code ec;
-        temp_file_ = make_temp_file(ec);
-        if (ec) {
-            deps_.log.error("cannot create a temp file for a request body",
-                            {{"dir", deps_.temp_dir}, {"error", ec.message()}});
-            return fail_request(503, "The relay cannot store the request body right now.", true);
-        }
-        file_parser_.emplace(std::move(*header_parser_));
-        file_parser_->body_limit(limit);
-        file_parser_->get().body().open(temp_file_.c_str(), beast::file_mode::write, ec);
-        if (ec) return fail_request(503, "The relay cannot store the request body right now.", true);
-        with_stream([&](auto& s) {
-            beast::http::async_read(
-                s, buffer_, *file_parser_,
-                [self, match = std::move(match)](beast::error_code e, std::size_t) mutable {
-                    self->on_body(e, std::move(match));
-                });
-        });
-    } else {
-        small_parser_.emplace(std::move(*header_parser_));
-        small_parser_->body_limit(limit);
-        with_stream([&](auto& s) {
-            beast::http::async_read(
-                s, buffer_, *small_parser_,
-                [self, match = std::move(match)](beast::error_code e, std::size_t) mutable {
-                    self->on_body(e, std::move(match));
-                });
-        });
+void HttpSession::start_body() {
+    const auto& l = deps_.limits;
+    const bool to_file = match_.route->body == BodyKind::large_file;
+    beast::error_code ec;
+    if (to_file) temp_file_ = make_temp_file(ec);
+    if (!ec) request_.begin_body(to_file ? l.max_body_bytes : l.max_small_body_bytes, temp_file_, ec);
+    if (ec) {
+        deps_.log.error("cannot create a temp file for a request body",
+                        {{"dir", deps_.temp_dir}, {"error", ec.message()}});
+        return fail_request(503, kCannotStore, true, kStorageRetryAfter);
     }
+    phase_ = Phase::body;
+    arm_receive(std::chrono::milliseconds(l.read_body_timeout_ms));
+    advance();  // part of the body may have come with the headers
 }
 
-void HttpSession::on_body(beast::error_code ec, RouteMatch match) {
+void HttpSession::on_body(beast::error_code ec) {
     if (ec == beast::http::error::body_limit)
         return fail_request(413, "Request body is larger than the limit.", true);
-    if (ec == beast::error::timeout)
-        return fail_request(408, "The request body did not arrive in time.", true);
-    if (ec) return do_close();
-    const Route& route = *match.route;
-    if (file_parser_) {
-        const std::uint64_t size = file_parser_->get().body().size();
-        file_parser_->get().body().close();
-        file_parser_.reset();
+    if (ec == beast::http::error::header_limit)
+        return fail_request(431, "Request headers, chunk extensions and trailers are larger than the limit.",
+                            true);
+    if (ec && !is_http_error(ec)) {  // writing the temp file failed: its disk is full, or broken
+        deps_.log.error("cannot store a request body", {{"dir", deps_.temp_dir}, {"error", ec.message()}});
+        return fail_request(503, kCannotStore, true, kStorageRetryAfter);
+    }
+    if (ec) return fail_request(400, "Malformed request body: " + ec.message() + ".", true);
+    if (!temp_file_.empty()) {
+        const std::uint64_t size = request_.close_file();
         std::string file = std::move(temp_file_);
         temp_file_.clear();
-        return dispatch(route, std::move(match), {}, std::move(file), size);
+        return dispatch({}, std::move(file), size);
     }
-    std::string body = std::move(small_parser_->get().body());
-    small_parser_.reset();
+    std::string body = request_.take_body();
     const auto size = body.size();
-    dispatch(route, std::move(match), std::move(body), {}, size);
+    dispatch(std::move(body), {}, size);
 }
 
-void HttpSession::dispatch(const Route& route, RouteMatch match, std::string body, std::string file,
-                           std::uint64_t size) {
+void HttpSession::dispatch(std::string body, std::string file, std::uint64_t size) {
+    stop_receive_watch();
+    phase_ = Phase::none;
+    status_.set(ConnState::busy);
     tcp().expires_never();  // the handler may work for long; writes set their own deadline
+    const Route& route = *match_.route;
     const std::string_view target = header_.target();
     std::string path(target.substr(0, target.find('?')));
     auto exchange = std::make_shared<SessionExchange>(shared_from_this(), header_, std::move(path),
-                                                      std::move(match.params), remote_, route.pattern,
+                                                      std::move(match_.params), remote_, route.pattern,
                                                       std::move(body), std::move(file), size);
     route.handler(std::move(exchange));
 }
 
 //------------------------------------------------------------------------------
 
-void HttpSession::fail_request(unsigned status, std::string_view message, bool close) {
+void HttpSession::fail_request(unsigned status, std::string_view message, bool close,
+                               std::string head_extra) {
     if (close) keep_alive_ = false;
+    phase_ = Phase::none;
+    request_.reset();  // a partial body file is closed and removed at once, not when the connection ends
+    if (!temp_file_.empty()) ::unlink(temp_file_.c_str());
+    temp_file_.clear();
     // Handlers never saw this request, so the session answers it itself.
     Answer a;
     a.status = status;
     a.content_type = "application/json";
-    a.body = error_body(message);
+    a.body = error_json(message);
+    a.head_extra = std::move(head_extra);
     send(std::move(a));
 }
 
 void HttpSession::send(Answer a) {
+    if (status_.state != ConnState::busy) status_.set(ConnState::busy);
     answer_status_ = a.status;
     const bool close = !keep_alive_ || deps_.draining.load();
     if (close) keep_alive_ = false;
-    std::string head = "HTTP/1.1 " + std::to_string(a.status) + " ";
-    head += std::string(beast::http::obsolete_reason(static_cast<beast::http::status>(a.status)));
-    head += "\r\nServer: looker-segment-relay\r\n";
-    if (!a.content_type.empty()) head += "Content-Type: " + a.content_type + "\r\n";
-    head += a.head_extra;
-    if (close) head += "Connection: close\r\n";
     const bool no_body = header_.method() == beast::http::verb::head;
-    if (a.stream) {
-        head += "Transfer-Encoding: chunked\r\n\r\n";
-        enqueue_write(std::move(head), false);
-        if (!a.body.empty() || a.last) send_chunk(std::move(a.body), a.last);
-        return;
-    }
-    head += "Content-Length: " + std::to_string(a.body.size()) + "\r\n\r\n";
-    if (!no_body) head += a.body;
-    enqueue_write(std::move(head), true);
+    enqueue_write(a.head(close, no_body), !a.stream);
+    if (a.stream && (!a.body.empty() || a.last)) send_chunk(std::move(a.body), a.last);
 }
 
 void HttpSession::send_chunk(std::string data, bool last) {
-    std::string out;
-    if (!data.empty()) {
-        out = hex(data.size()) + "\r\n";
-        out += data;
-        out += "\r\n";
-    }
-    if (last) out += "0\r\n\r\n";
-    if (out.empty()) return;
-    enqueue_write(std::move(out), last);
+    auto out = HttpAnswer::chunk(data, last);
+    if (!out.empty()) enqueue_write(std::move(out), last);
 }
 
 void HttpSession::enqueue_write(std::string bytes, bool ends_answer) {
@@ -307,7 +344,7 @@ void HttpSession::enqueue_write(std::string bytes, bool ends_answer) {
 
 void HttpSession::do_write() {
     writing_ = true;
-    tcp().expires_after(std::chrono::milliseconds(deps_.cfg.limits.idle_timeout_ms));
+    tcp().expires_after(std::chrono::milliseconds(deps_.limits.idle_timeout_ms));
     const auto& front = writes_.front();
     with_stream([&](auto& s) {
         net::async_write(s, net::buffer(front.bytes),
@@ -330,15 +367,30 @@ void HttpSession::on_write(beast::error_code ec, std::size_t) {
 
 void HttpSession::finish_answer() {
     deps_.metrics.request_done(route_label_, std::string(beast::http::to_string(header_.method())),
-                               answer_status_, std::chrono::steady_clock::now() - request_started_);
+                               answer_status_, Clock::now() - request_started_);
     if (!writes_.empty()) writes_.clear();
-    if (!keep_alive_) return do_close();
+    if (!keep_alive_) return linger_close();
     do_read_header();
+}
+
+void HttpSession::linger_close() {
+    if (closing_) return;
+    if (std::holds_alternative<TlsStream>(stream_)) return do_close();
+    beast::error_code ec;
+    tcp().expires_never();
+    tcp().socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    if (ec) return do_close();
+    phase_ = Phase::linger;
+    status_.set(ConnState::lingering);
+    buffer_.clear();
+    arm_receive(kLinger, false);
+    read_more();
 }
 
 void HttpSession::do_close() {
     if (closing_) return;
     closing_ = true;
+    stop_receive_watch();
     beast::error_code ec;
     tcp().socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
     tcp().close();

@@ -1,17 +1,19 @@
 // One client connection: reads a request (headers first, then the body into memory or a
 // temp file as its route says), hands it to the route's handler as an HttpExchange, writes
-// the answer, and reads the next one while keep-alive holds. Every read has a deadline;
-// header, body and connection limits come from config. One write in flight at a time.
+// the answer, and reads the next one while keep-alive holds. One write in flight at a time.
+//
+// Every byte a request can make the relay hold is bounded before routing: the read buffer
+// holds at most max_header_bytes, chunk extensions and trailers count against the header
+// limit, the framing is checked (RequestFraming) and a body is read only for a route that
+// takes one, once its admission check passed. Reads are watched for a minimum rate
+// (ReceiveWatchdog); the session reports what it is doing (ConnectionStatus) so the
+// acceptor can shed it first when connections run short.
 #pragma once
 
 #include <atomic>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/file_body.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <deque>
@@ -20,6 +22,10 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "server/connection_status.hpp"
+#include "server/http_answer.hpp"
+#include "server/receive_timer.hpp"
+#include "server/request_parser.hpp"
 #include "server/router.hpp"
 
 namespace lsr::server {
@@ -33,10 +39,12 @@ struct SessionDeps {
     const Router& router;
     ServerMetrics& metrics;
     Logger& log;
-    const std::atomic<bool>& draining;
+    const std::atomic<bool>& draining;  // the admin listener gets one that stays false
     SessionRegistry& registry;
     std::string temp_dir;
     boost::asio::ssl::context* tls = nullptr;  // set: the listener speaks HTTPS
+    config::ListenerLimits limits{};           // this listener's limits
+    std::string listener = "main";             // metrics label
 };
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
@@ -46,16 +54,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
     void run();
     void close_if_idle();  // drain: drop a connection that waits for its next request
+    void shed();           // budget: close it if it still does no admitted work
+    const std::string& remote() const { return remote_; }
+    bool claim_for_shedding() {  // false: another newcomer chose it already
+        bool expected = false;
+        return status_.shed_pending.compare_exchange_strong(expected, true);
+    }
 
     // Used by the exchange; always called on the session's strand.
-    struct Answer {
-        unsigned status = 200;
-        std::string head_extra;  // "Name: value\r\n" lines
-        std::string content_type;
-        std::string body;
-        bool stream = false;  // chunked: body is the first chunk (may be empty)
-        bool last = true;     // stream: this write ends the answer
-    };
+    using Answer = HttpAnswer;
     void send(Answer answer);
     void send_chunk(std::string data, bool last);
     boost::asio::any_io_executor executor() { return tcp().get_executor(); }
@@ -63,6 +70,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   private:
     using PlainStream = boost::beast::tcp_stream;
     using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+    using Clock = std::chrono::steady_clock;
+    enum class Phase { none, idle, headers, body, linger };
 
     boost::beast::tcp_stream& tcp() {
         return std::visit(
@@ -74,34 +83,42 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     void on_handshake(boost::beast::error_code ec);
     void do_read_header();
-    void on_header(boost::beast::error_code ec, std::size_t);
-    void do_read_body(const Route& route, RouteMatch match);
-    void read_body(const Route& route, RouteMatch match);
-    void on_body(boost::beast::error_code ec, RouteMatch match);
-    void dispatch(const Route& route, RouteMatch match, std::string body, std::string file,
-                  std::uint64_t size);
-    void fail_request(unsigned status, std::string_view message, bool close);
+    void read_more();
+    void on_read(boost::beast::error_code ec, std::size_t n);
+    void advance();
+    void on_header_parsed(boost::beast::error_code ec);
+    void do_read_body();
+    void start_body();
+    void on_body(boost::beast::error_code ec);
+    void dispatch(std::string body, std::string file, std::uint64_t size);
+    void arm_receive(Clock::duration total, bool watch_rate = true);
+    void stop_receive_watch();
+    void on_receive_expired();
+    void fail_request(unsigned status, std::string_view message, bool close, std::string head_extra = {});
     void enqueue_write(std::string bytes, bool ends_answer);
     void do_write();
     void on_write(boost::beast::error_code ec, std::size_t);
     void finish_answer();
+    void linger_close();
     void do_close();
     std::string make_temp_file(boost::beast::error_code& ec);
 
     std::variant<PlainStream, TlsStream> stream_;
     boost::beast::flat_buffer buffer_;
     SessionDeps deps_;
+    RequestParser request_;
     std::string remote_;
-    std::optional<boost::beast::http::request_parser<boost::beast::http::empty_body>> header_parser_;
-    std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> small_parser_;
-    std::optional<boost::beast::http::request_parser<boost::beast::http::file_body>> file_parser_;
+    ConnectionStatus status_;
+    ReceiveTimer receive_timer_;
+    ReceiveWatchdog::Verdict expired_ = ReceiveWatchdog::Verdict::ok;  // not ok: the read was cut
+    Phase phase_ = Phase::none;
     std::string temp_file_;
     boost::beast::http::request_header<> header_;
-    std::chrono::steady_clock::time_point request_started_;
+    RouteMatch match_;
+    Clock::time_point request_started_;
     std::string route_label_ = "unmatched";
     unsigned answer_status_ = 0;
     bool keep_alive_ = false;
-    bool idle_ = false;
     bool first_request_ = true;
     bool closing_ = false;
     struct Pending {

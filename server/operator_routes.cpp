@@ -42,15 +42,10 @@ std::string status_body(ServiceContext& ctx) {
     return out;
 }
 
-}  // namespace
-
-void register_operator_routes(Router& router, ServiceContext& ctx) {
-    // Refreshed on its own thread, 4 times a second: Kubernetes probes never wait on SQLite
-    // (an append's fsync, an operator tool's write lock) on an I/O thread.
-    auto probe = std::make_shared<SpoolProbe>(ctx.spool, std::chrono::milliseconds(250));
-    router.add(http::verb::get, "/healthz", BodyKind::small,
+void add_routes(Router& router, ServiceContext& ctx, const std::shared_ptr<SpoolProbe>& probe) {
+    router.add(http::verb::get, "/healthz", BodyKind::none,
                [](std::shared_ptr<HttpExchange> ex) { ex->respond(http::status::ok, R"({"status":"ok"})"); });
-    router.add(http::verb::get, "/readyz", BodyKind::small, [&ctx, probe](std::shared_ptr<HttpExchange> ex) {
+    router.add(http::verb::get, "/readyz", BodyKind::none, [&ctx, probe](std::shared_ptr<HttpExchange> ex) {
         if (ctx.draining.load())
             return ex->respond(http::status::service_unavailable, R"({"ready":false,"reason":"draining"})");
         if (!probe->latest().writable)
@@ -58,13 +53,22 @@ void register_operator_routes(Router& router, ServiceContext& ctx) {
                                R"({"ready":false,"reason":"spool not writable"})");
         ex->respond(http::status::ok, R"({"ready":true})");
     });
-    router.add(http::verb::get, "/status", BodyKind::small,
+    router.add(http::verb::get, "/status", BodyKind::none,
                [&ctx](std::shared_ptr<HttpExchange> ex) { ex->respond(http::status::ok, status_body(ctx)); });
-    router.add(http::verb::get, "/metrics", BodyKind::small, [&ctx](std::shared_ptr<HttpExchange> ex) {
+    router.add(http::verb::get, "/metrics", BodyKind::none, [&ctx](std::shared_ptr<HttpExchange> ex) {
         const prometheus::TextSerializer serializer;
         ex->respond(http::status::ok, serializer.Serialize(ctx.registry.Collect()),
                     "text/plain; version=0.0.4; charset=utf-8");
     });
+}
+
+}  // namespace
+
+void register_operator_routes(std::initializer_list<Router*> routers, ServiceContext& ctx) {
+    // Refreshed on its own thread, 4 times a second: Kubernetes probes never wait on SQLite
+    // (an append's fsync, an operator tool's write lock) on an I/O thread.
+    auto probe = std::make_shared<SpoolProbe>(ctx.spool, std::chrono::milliseconds(250));
+    for (Router* r : routers) add_routes(*r, ctx, probe);
 }
 
 }  // namespace lsr::server

@@ -82,7 +82,10 @@ int RelayApp::run() {
     ServerMetrics server_metrics(*registry);
     std::atomic<bool> draining{false};
     SessionRegistry sessions;
+    SessionRegistry admin_sessions;
+    const std::atomic<bool> admin_never_draining{false};  // probes see the drain through /readyz
     Router router;
+    Router admin_router;
 
     net::io_context io(static_cast<int>(cfg_.server.io_threads));
     net::thread_pool workers(cfg_.server.worker_threads);
@@ -97,12 +100,13 @@ int RelayApp::run() {
     }
     DeliveryDispatcher& dispatcher = *dispatcher_ptr;
     ServiceContext ctx{cfg_, log, *registry, io, workers, *spool, dispatcher, draining, started};
-    register_operator_routes(router, ctx);
+    register_operator_routes({&router, &admin_router}, ctx);
     auto execute = ExecuteHandler::create(ctx);  // installs the dispatcher's settled listener
     register_action_routes(router, ctx, execute);
     register_webhook_routes(router, ctx, execute);
 
     SessionDeps deps{cfg_.server, router, server_metrics, log, draining, sessions, temp_dir};
+    deps.limits = cfg_.server.limits;
     std::optional<net::ssl::context> tls;
     if (cfg_.server.tls.enabled) {
         tls.emplace(net::ssl::context::tls_server);
@@ -129,6 +133,29 @@ int RelayApp::run() {
         std::cerr << "looker-segment-relay: cannot listen on " << cfg_.server.listen_host << ":"
                   << cfg_.server.listen_port << ": " << lec.message() << "\n";
         return 1;
+    }
+    // The operator endpoints on their own listener and connection budget, in plain HTTP: probes
+    // and scrapes never compete with Looker's traffic for connections.
+    std::optional<HttpServer> admin;
+    if (!cfg_.server.admin_host.empty()) {
+        SessionDeps admin_deps{cfg_.server,          admin_router,   server_metrics, log,
+                               admin_never_draining, admin_sessions, temp_dir};
+        admin_deps.limits = cfg_.server.limits;
+        admin_deps.limits.max_connections = cfg_.server.admin_max_connections;
+        admin_deps.limits.max_connections_per_client = cfg_.server.admin_max_connections;
+        admin_deps.listener = "admin";
+        admin.emplace(io, admin_deps);
+        if (auto aec = admin->listen(cfg_.server.admin_host, cfg_.server.admin_port)) {
+            log.error("cannot listen", {{"host", cfg_.server.admin_host},
+                                        {"port", static_cast<std::int64_t>(cfg_.server.admin_port)},
+                                        {"listener", "admin"},
+                                        {"error", aec.message()}});
+            std::cerr << "looker-segment-relay: cannot listen on server.admin_listen "
+                      << cfg_.server.admin_host << ":" << cfg_.server.admin_port << ": " << aec.message()
+                      << "\n";
+            return 1;
+        }
+        admin->start();
     }
     server.start();
     dispatcher.start();
@@ -161,6 +188,8 @@ int RelayApp::run() {
 
     log.info("listening", {{"host", cfg_.server.listen_host},
                            {"port", static_cast<std::int64_t>(server.port())},
+                           {"admin_host", cfg_.server.admin_host},
+                           {"admin_port", static_cast<std::int64_t>(admin ? admin->port() : 0)},
                            {"version", LSR_VERSION},
                            {"segment_region", cfg_.segment.region},
                            {"spool", cfg_.spool.path},

@@ -12,7 +12,9 @@
 
 namespace lsr::server {
 
-enum class BodyKind { small, large_file };
+// none: the route takes no body; a request that brings one is refused (413) before any of it
+// is read. small: in memory, up to max_small_body_bytes. large_file: a temp file.
+enum class BodyKind { none, small, large_file };
 
 // An answer given from the headers alone, before any of the body is read (e.g. a bad token:
 // an unauthenticated client never gets to make the relay store a large body).

@@ -1,8 +1,9 @@
 """Starts the real looker-segment-relay binary for integration tests.
 
 Relay(config) writes the config (JSON is valid YAML) into a fresh temp dir, starts
-`looker-segment-relay serve --config FILE` listening on 127.0.0.1 port 0, reads the JSON
-log lines from stdout and learns the port from the "listening" line. Every wait is bounded.
+`looker-segment-relay serve --config FILE` listening on 127.0.0.1 port 0 (and its admin
+listener on another port 0), reads the JSON log lines from stdout and learns both ports from
+the "listening" line (relay.port, relay.admin_port). Every wait is bounded.
 """
 
 import http.client
@@ -51,11 +52,11 @@ def run_binary(args, env=None, timeout=30, stdin_data=None):
 class Relay:
     """One relay process. Use as a context manager or call start()/stop()."""
 
-    def __init__(self, config=None, env=None, workdir=None, segment_url=None):
+    def __init__(self, config=None, env=None, workdir=None, segment_url=None, command_prefix=None):
         self.own_dir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="lsr-it-")
         base = {
-            "server": {"listen": "127.0.0.1:0", "drain_grace_ms": 5000},
+            "server": {"listen": "127.0.0.1:0", "admin_listen": "127.0.0.1:0", "drain_grace_ms": 5000},
             "hub": {"secret": HUB_SECRET, "base_url": "http://127.0.0.1:0"},
             "spool": {"path": os.path.join(self.workdir, "spool.db"), "poll_interval_ms": 50},
             "log": {"level": "debug"},
@@ -71,6 +72,10 @@ class Relay:
         self.env = env or {}
         self.proc = None
         self.port = None
+        self.admin_port = None
+        # Runs the binary through another command, e.g. one that sets up a mount namespace;
+        # the relay's own command line is appended to it.
+        self.command_prefix = list(command_prefix or [])
         self.logs = []
         self.stderr_lines = []
         self._lock = threading.Lock()
@@ -90,8 +95,9 @@ class Relay:
             self.close_pipes()
         self._listening.clear()
         self.port = None
+        self.admin_port = None
         self.proc = subprocess.Popen(
-            [BINARY, "serve", "--config", self.config_path()],
+            self.command_prefix + [BINARY, "serve", "--config", self.config_path()],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
@@ -128,6 +134,7 @@ class Relay:
                 self.logs.append(entry)
             if entry.get("msg") == "listening" and proc is self.proc:
                 self.port = int(entry["port"])
+                self.admin_port = int(entry.get("admin_port") or 0) or None
                 self._listening.set()
 
     def _read_stderr(self, proc):
@@ -184,9 +191,12 @@ class Relay:
     def url(self, path="/"):
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
-    def request(self, method, path, body=None, headers=None, timeout=30):
+    def admin_url(self, path="/"):
+        return "http://127.0.0.1:%d%s" % (self.admin_port, path)
+
+    def request(self, method, path, body=None, headers=None, timeout=30, port=None):
         """Returns (status, headers dict with lower-case names, body bytes)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        conn = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=timeout)
         try:
             if isinstance(body, (dict, list)):
                 body = json.dumps(body).encode()
@@ -203,9 +213,13 @@ class Relay:
         status, _, body = self.request("GET", path)
         return status, json.loads(body)
 
-    def raw(self, data, timeout=10, read=True):
+    def admin_request(self, method, path, timeout=30):
+        """A request to the admin listener (operator endpoints)."""
+        return self.request(method, path, timeout=timeout, port=self.admin_port)
+
+    def raw(self, data, timeout=10, read=True, port=None):
         """Sends raw bytes on a fresh connection; returns what came back until close/timeout."""
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        s = socket.create_connection(("127.0.0.1", port or self.port), timeout=timeout)
         try:
             s.sendall(data)
             if not read:
@@ -224,7 +238,8 @@ class Relay:
             s.close()
 
     def metrics(self):
-        status, _, body = self.request("GET", "/metrics")
+        """The Prometheus text, from the admin listener when there is one."""
+        status, _, body = self.request("GET", "/metrics", port=self.admin_port)
         assert status == 200
         return body.decode()
 
