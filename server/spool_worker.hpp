@@ -14,6 +14,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <cstddef>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <system_error>
