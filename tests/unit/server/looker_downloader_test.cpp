@@ -110,9 +110,12 @@ TEST_CASE("LookerDownloader checks the URL against the allowlist and scheme", "[
     REQUIRE(u);
     CHECK(u->tls);
     CHECK(u->host == "looker.example.com");
-    CHECK(u->port == "443");
+    CHECK(u->port == 443);
     CHECK(u->target == "/download/abc?x=1");
-    CHECK(LookerDownloader::check_url("https://a.cloud.looker.com:19999/x", cfg, err)->port == "19999");
+    CHECK_FALSE(
+        LookerDownloader::check_url("https://a.cloud.looker.com:19999/x", cfg, err));  // port not listed
+    cfg.allowed_hosts.push_back("*.cloud.looker.com:19999");
+    CHECK(LookerDownloader::check_url("https://a.cloud.looker.com:19999/x", cfg, err)->port == 19999);
     CHECK_FALSE(LookerDownloader::check_url("https://cloud.looker.com/x", cfg, err));
     CHECK_FALSE(LookerDownloader::check_url("https://evil.com/x", cfg, err));
     CHECK(err.find("not in hub.download.allowed_hosts") != std::string::npos);
