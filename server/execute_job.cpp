@@ -101,6 +101,10 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
         }
         if (ctx_.config.delivery.ack == config::AckMode::delivered)
             waiter_ = handler_->add_waiter(request_id_);
+        std::weak_ptr<ExecuteJob> weak = shared_from_this();
+        exchange_->on_interrupt([weak](Interruption why) {
+            if (auto job = weak.lock()) job->interrupt(why);
+        });
         auto self = shared_from_this();
         asio::post(ctx_.workers, [self] { self->guarded([&] { self->run(); }); });
     }
@@ -113,6 +117,32 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
     void on_reject(const core::RowReject&) override {}
 
   private:
+    // ---- interruption (the session's strand) ------------------------------------------------
+
+    // Looker went away, or the drain's grace ran out: stop reading the result (the download
+    // is cancelled), keep what was mapped so far, and answer with it (the answer goes nowhere
+    // when the client is gone). Only flags and a cancel here: the workers do the rest.
+    void interrupt(Interruption why) {
+        interrupted_.store(why == Interruption::client_gone ? 1 : 2);
+        std::shared_ptr<LookerDownloader> downloader;
+        {
+            std::lock_guard lock(download_mutex_);
+            downloader = downloader_;
+        }
+        if (downloader) downloader->cancel();
+    }
+
+    bool interrupted() const { return interrupted_.load() != 0; }
+
+    // Worker: the reason, once, as the failure the answer reports.
+    void note_interruption() {
+        const int why = interrupted_.load();
+        if (why == 0 || stopped_ || !failure_.empty()) return;
+        failure_ = why == 1 ? "Looker closed the connection before the result was read"
+                            : "The relay is shutting down, so the rest of the result was not read; send it "
+                              "again";
+    }
+
     // ---- worker thread ------------------------------------------------------------------
 
     // No exception may leave a worker task (it would end the process): one that escapes the
@@ -275,7 +305,8 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
         } else if (file.empty()) {
             const std::string& body = exchange_->body();
             std::string_view span = std::string_view(body).substr(a.data_begin, a.data_end - a.data_begin);
-            for (std::size_t off = 0; off < span.size() && !ec && !stopped_; off += kReadChunk)
+            for (std::size_t off = 0; off < span.size() && !ec && !stopped_ && !interrupted();
+                 off += kReadChunk)
                 handle(span.substr(off, kReadChunk));
         } else {
             int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
@@ -285,7 +316,7 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
             }
             std::string buf(kReadChunk, '\0');
             std::uint64_t pos = a.data_begin;
-            while (pos < a.data_end && !ec && !stopped_) {
+            while (pos < a.data_end && !ec && !stopped_ && !interrupted()) {
                 std::size_t want =
                     static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), a.data_end - pos));
                 ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(pos));
@@ -299,6 +330,7 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
             }
             ::close(fd);
         }
+        note_interruption();
         if (!ec && failure_.empty() && !stopped_) {
             out.clear();
             ec = decoder.finish(out);
@@ -318,20 +350,31 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
                 return complete();
             }
         }
-        downloader_ = LookerDownloader::create(ctx_.io, ctx_.config.hub.download, handler_->download_tls());
+        std::shared_ptr<LookerDownloader> downloader;
+        {
+            std::lock_guard lock(download_mutex_);
+            if (interrupted()) {
+                note_interruption();
+                return complete();
+            }
+            downloader_ =
+                LookerDownloader::create(ctx_.io, ctx_.config.hub.download, handler_->download_tls());
+            downloader = downloader_;
+        }
         auto self = shared_from_this();
-        downloader_->start(
+        downloader->start(
             request_.plan.download_url,
             [self](std::string_view chunk, LookerDownloader::Resume resume) {
                 // The chunk stays valid until resume is called, so it can be mapped on a worker.
                 asio::post(self->ctx_.workers, [self, chunk, resume = std::move(resume)] {
                     self->guarded([&] { self->consume(chunk); }, /*answer_now=*/false);
-                    resume(!self->stopped_);
+                    resume(!self->stopped_ && !self->interrupted());
                 });
             },
             [self](DownloadOutcome outcome) {
                 asio::post(self->ctx_.workers, [self, outcome = std::move(outcome)] {
                     if (self->internal_error_) return self->answer_internal_error();
+                    self->note_interruption();
                     if (!outcome.ok && self->failure_.empty() && !self->stopped_)
                         self->failure_ = outcome.error;
                     self->guarded([&] { self->end_of_data(); });
@@ -341,7 +384,7 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
 
     // Result bytes, in order. The format is decided from the first bytes.
     void consume(std::string_view data) {
-        if (stopped_) return;
+        if (stopped_ || interrupted()) return;
         if (!mapper_) {
             head_.append(data);
             if (head_.size() < kSniffBytes) return;
@@ -382,6 +425,7 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
     }
 
     void end_of_data() {
+        note_interruption();
         if (!mapper_ && !stopped_) {
             make_mapper();
             std::string head = std::move(head_);
@@ -483,7 +527,7 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
             std::string msg = !failure_.empty() ? failure_ : mapper_->error_message();
             if (msg.empty()) msg = "The result could not be processed.";
             if (msg.back() != '.') msg += '.';
-            m.execute(source_.label, "failed");
+            m.execute(source_.label, interrupted() ? "interrupted" : "failed");
             log_done("failed", s);
             return answer_looker(http::status::ok, false, msg + accepted_so_far, false);
         }
@@ -536,7 +580,8 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
         ack_timer_->expires_after(std::chrono::milliseconds(100));
         ack_timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
             if (ec || self->ack_answered_) return;
-            if (self->ctx_.draining.load() || std::chrono::steady_clock::now() >= self->ack_deadline_) {
+            if (self->ctx_.draining.load() || self->interrupted() ||
+                std::chrono::steady_clock::now() >= self->ack_deadline_) {
                 return self->check_delivered(true);
             }
             self->poll_delivery();
@@ -650,7 +695,9 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
     core::ResultFormat format_ = core::ResultFormat::json_detail;
     std::unique_ptr<core::ResultMapper> mapper_;
     core::BatchBuilder builder_;
+    std::mutex download_mutex_;  // downloader_: set on a worker, cancelled from the strand
     std::shared_ptr<LookerDownloader> downloader_;
+    std::atomic<int> interrupted_{0};  // 0, 1 client gone, 2 shutting down
     bool stopped_ = false;
     bool internal_error_ = false;
     bool mapper_failed_ = false;

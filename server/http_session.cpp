@@ -250,6 +250,8 @@ void HttpSession::dispatch(const Route& route, RouteMatch match, std::string bod
     auto exchange = std::make_shared<SessionExchange>(shared_from_this(), header_, std::move(path),
                                                       std::move(match.params), remote_, route.pattern,
                                                       std::move(body), std::move(file), size);
+    in_handler_ = true;
+    watch_client();
     route.handler(std::move(exchange));
 }
 
@@ -332,7 +334,17 @@ void HttpSession::finish_answer() {
     deps_.metrics.request_done(route_label_, std::string(beast::http::to_string(header_.method())),
                                answer_status_, std::chrono::steady_clock::now() - request_started_);
     if (!writes_.empty()) writes_.clear();
+    in_handler_ = false;
+    interrupted_.reset();
+    interrupt_handler_ = nullptr;
     if (!keep_alive_) return do_close();
+    if (watching_) {
+        // The next request is read once the watch read has let go of the buffer.
+        read_after_watch_ = true;
+        beast::error_code ec;
+        tcp().socket().cancel(ec);
+        return;
+    }
     do_read_header();
 }
 
@@ -354,6 +366,60 @@ std::string HttpSession::make_temp_file(beast::error_code& ec) {
     ::fchmod(fd, 0600);
     ::close(fd);
     return tmpl;
+}
+
+//------------------------------------------------------------------------------
+// Noticing a client that goes away while its handler works, and the drain's interruption.
+
+void HttpSession::watch_client() {
+    // Bytes a client sends behind its request (a pipelined next request) are kept in buffer_
+    // for it, up to the header limit; beyond that the socket is left alone until the answer.
+    if (watching_ || closing_ || !in_handler_ || buffer_.size() >= deps_.cfg.limits.max_header_bytes) return;
+    watching_ = true;
+    with_stream([&](auto& s) {
+        s.async_read_some(buffer_.prepare(4096),
+                          beast::bind_front_handler(&HttpSession::on_watch, shared_from_this()));
+    });
+}
+
+void HttpSession::on_watch(beast::error_code ec, std::size_t n) {
+    watching_ = false;
+    buffer_.commit(n);
+    if (read_after_watch_) {
+        read_after_watch_ = false;
+        if (!closing_) do_read_header();
+        return;
+    }
+    if (!in_handler_ || closing_ || ec == net::error::operation_aborted) return;
+    if (ec) {
+        // EOF, reset or any read error: nobody will read the answer.
+        keep_alive_ = false;
+        return raise_interrupt(Interruption::client_gone);
+    }
+    watch_client();
+}
+
+void HttpSession::raise_interrupt(Interruption why) {
+    if (interrupted_) return;
+    interrupted_ = why;
+    if (auto callback = std::move(interrupt_handler_)) {
+        interrupt_handler_ = nullptr;
+        callback(why);
+    }
+}
+
+void HttpSession::set_interrupt_handler(std::function<void(Interruption)> callback) {
+    if (!in_handler_) return;
+    if (interrupted_) return callback(*interrupted_);
+    interrupt_handler_ = std::move(callback);
+}
+
+void HttpSession::interrupt() {
+    net::dispatch(tcp().get_executor(), [self = shared_from_this()] {
+        if (!self->in_handler_) return;
+        self->keep_alive_ = false;
+        self->raise_interrupt(Interruption::shutting_down);
+    });
 }
 
 }  // namespace lsr::server

@@ -15,6 +15,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
     void run();
     void close_if_idle();  // drain: drop a connection that waits for its next request
+    // Drain, grace period over: a handler still at work is told to answer now
+    // (Interruption::shutting_down); the connection closes after its answer.
+    void interrupt();
 
     // Used by the exchange; always called on the session's strand.
     struct Answer {
@@ -59,6 +63,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     void send(Answer answer);
     void send_chunk(std::string data, bool last);
     boost::asio::any_io_executor executor() { return tcp().get_executor(); }
+    // The handler of the request at work wants to hear of an interruption (HttpExchange::
+    // on_interrupt). While a handler works, a read stays armed on the socket (what it reads
+    // is kept for the next request) so a client that goes away is noticed at once.
+    void set_interrupt_handler(std::function<void(Interruption)> callback);
 
   private:
     using PlainStream = boost::beast::tcp_stream;
@@ -87,6 +95,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     void finish_answer();
     void do_close();
     std::string make_temp_file(boost::beast::error_code& ec);
+    void watch_client();
+    void on_watch(boost::beast::error_code ec, std::size_t n);
+    void raise_interrupt(Interruption why);
 
     std::variant<PlainStream, TlsStream> stream_;
     boost::beast::flat_buffer buffer_;
@@ -110,6 +121,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     };
     std::deque<Pending> writes_;
     bool writing_ = false;
+    // While a handler works (see set_interrupt_handler).
+    bool in_handler_ = false;
+    bool watching_ = false;          // the watch read is outstanding
+    bool read_after_watch_ = false;  // the answer ended while it was: read the next request after it
+    std::optional<Interruption> interrupted_;
+    std::function<void(Interruption)> interrupt_handler_;
 };
 
 }  // namespace lsr::server

@@ -253,6 +253,8 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         run();
     }
 
+    // Reads what has arrived (read_some, not a full buffer), so a slow result is handed over
+    // and mapped as it comes, and a cancel loses nothing that was already received.
     void read_body() {
         if (cancelled) return finish(false, "The download from Looker was cancelled.");
         if (parser->is_done()) return finish(true, {});
@@ -262,7 +264,7 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         arm(std::chrono::milliseconds(cfg.timeout_ms));
         auto self = shared_from_this();
         with_stream([&](auto& s) {
-            beast::http::async_read(s, buffer, *parser, [self](beast::error_code ec, std::size_t) {
+            beast::http::async_read_some(s, buffer, *parser, [self](beast::error_code ec, std::size_t) {
                 std::lock_guard lock(self->mutex);
                 if (self->finished) return;
                 if (ec == beast::http::error::need_buffer) ec = {};
