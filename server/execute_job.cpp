@@ -182,9 +182,10 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
     }
 
     void run() {
-        // A spool that is already full refuses the work before the body is even read.
-        if (ctx_.spool.bytes_used() >= ctx_.spool.max_bytes()) {
-            spool_error_ = make_error_code(SpoolErrc::full);
+        // A spool that is already full (or a disk below its free-space reserve) refuses the
+        // work before the body is even read.
+        if (auto refused = ctx_.spool.room()) {
+            spool_error_ = refused;
             return complete();
         }
         core::ExecutePayloadScanner scanner;
@@ -464,7 +465,7 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
         if (stopped_ || pending_.empty()) return;
         std::vector<std::int64_t> ids;
         std::error_code ec = ctx_.spool.append(pending_, &ids);
-        if (ec && ec == SpoolErrc::full && pending_.size() > 1) {
+        if (ec && (ec == SpoolErrc::full || ec == SpoolErrc::low_space) && pending_.size() > 1) {
             // Take what still fits, one batch at a time, so the count of accepted rows is exact.
             std::vector<NewBatch> rest = std::move(pending_);
             pending_.clear();
@@ -514,6 +515,11 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
                     "The relay's spool is full (spool.max_bytes), so the rest of the result was not "
                     "accepted; "
                     "retry later.";
+                m.execute(source_.label, "spool_full");
+            } else if (spool_error_ == SpoolErrc::low_space) {
+                msg =
+                    "The relay's disk is nearly full (below spool.min_free_bytes), so the rest of the result "
+                    "was not accepted; retry later.";
                 m.execute(source_.label, "spool_full");
             } else {
                 msg = "The relay could not store the rows (" + spool_error_.message() +
