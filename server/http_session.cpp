@@ -351,6 +351,7 @@ void HttpSession::finish_answer() {
 void HttpSession::do_close() {
     if (closing_) return;
     closing_ = true;
+    if (in_handler_) raise_interrupt(Interruption::client_gone);  // e.g. a write failed: nobody reads
     beast::error_code ec;
     tcp().socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
     tcp().close();

@@ -253,14 +253,20 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         run();
     }
 
-    // Reads what has arrived (read_some, not a full buffer), so a slow result is handed over
-    // and mapped as it comes, and a cancel loses nothing that was already received.
+    // Fills the chunk with what has arrived and hands it over: it keeps reading only while
+    // more bytes are already waiting, so a slow result is handed over (and mapped) as it
+    // comes, and a cancel loses nothing that was already received.
     void read_body() {
         if (cancelled) return finish(false, "The download from Looker was cancelled.");
         if (parser->is_done()) return finish(true, {});
+        filled = 0;
+        read_more();
+    }
+
+    void read_more() {
         auto& body = parser->get().body();
-        body.data = chunk.data();
-        body.size = chunk.size();
+        body.data = chunk.data() + filled;
+        body.size = chunk.size() - filled;
         arm(std::chrono::milliseconds(cfg.timeout_ms));
         auto self = shared_from_this();
         with_stream([&](auto& s) {
@@ -269,13 +275,19 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
                 if (self->finished) return;
                 if (ec == beast::http::error::need_buffer) ec = {};
                 if (ec) return self->fail("reading the result from Looker", ec);
-                std::size_t n = self->chunk.size() - self->parser->get().body().size;
-                if (n == 0) return self->read_body();
-                self->outcome.bytes += n;
-                self->deliver(n);
+                self->filled = self->chunk.size() - self->parser->get().body().size;
+                if (!self->parser->is_done() && self->filled < self->chunk.size() && !self->cancelled) {
+                    beast::error_code aec;
+                    const auto waiting = self->lowest().socket().available(aec);
+                    if (self->filled == 0 || (!aec && waiting > 0)) return self->read_more();
+                }
+                if (self->filled == 0) return self->read_body();
+                self->outcome.bytes += self->filled;
+                self->deliver(self->filled);
             });
         });
     }
+    std::size_t filled = 0;  // bytes of `chunk` read so far
 
     void deliver(std::size_t n) {
         auto self = shared_from_this();

@@ -82,7 +82,7 @@ class DownloadUrlTest(DownloadGuardCase):
 
 
 class ClientGoneTest(DownloadGuardCase):
-    def test_download_stops_when_looker_disconnects(self):
+    def disconnect_during_download(self):
         prefix = json.dumps(result(rows(3)))[:-2]  # '... "data": [ ... ]' without the closing "]}"
         url = self.looker.add(prefix.encode(), endless=True, interval=0.1)
         body = json.dumps(payload(None, download_url=url)).encode()
@@ -101,14 +101,19 @@ class ClientGoneTest(DownloadGuardCase):
         self.assertTrue(self.looker.wait_closed(url, timeout=10),
                         "the relay kept downloading after the client went away")
         self.assertLess(time.monotonic() - t0, 10)
+
+    def test_download_stops_when_looker_disconnects(self):
+        # A few times: the relay may notice while reading (the close) or while writing a
+        # keepalive newline (the write fails).
+        for _ in range(4):
+            self.disconnect_during_download()
         # The relay keeps serving, and the next execute works.
         url2 = self.looker.add(json.dumps(result(rows(2))))
         status, _, data = self.execute(payload(None, download_url=url2))
         self.assertEqual(status, 200)
         self.assertTrue(parse_answer(data)["looker"]["success"])
         self.assertTrue(wait_until(lambda: self.relay.get_json("/healthz")[0] == 200, timeout=5))
-        log = self.relay.wait_log("execute", timeout=5)
-        self.assertIsNotNone(log)
+        self.assertEqual(self.relay.metric_value("lsr_executes_total", {"outcome": "interrupted"}), 4)
 
     def test_pipelined_request_is_not_lost(self):
         # A request sent right behind an execute on the same connection is answered after it:
