@@ -222,6 +222,7 @@ void HttpSession::read_body(const Route& route, RouteMatch match) {
 }
 
 void HttpSession::on_body(beast::error_code ec, RouteMatch match) {
+    if (body_cut_) return refuse_for_drain();
     if (ec == beast::http::error::body_limit)
         return fail_request(413, "Request body is larger than the limit.", true);
     if (ec == beast::error::timeout)
@@ -417,10 +418,28 @@ void HttpSession::set_interrupt_handler(std::function<void(Interruption)> callba
 
 void HttpSession::interrupt() {
     net::dispatch(tcp().get_executor(), [self = shared_from_this()] {
-        if (!self->in_handler_) return;
-        self->keep_alive_ = false;
-        self->raise_interrupt(Interruption::shutting_down);
+        if (self->in_handler_) {
+            self->keep_alive_ = false;
+            return self->raise_interrupt(Interruption::shutting_down);
+        }
+        // A body still arriving: stop reading it and answer 503 (on_body).
+        if ((self->small_parser_ || self->file_parser_) && !self->writing_ && self->writes_.empty() &&
+            !self->closing_) {
+            self->body_cut_ = true;
+            beast::error_code ec;
+            self->tcp().socket().cancel(ec);
+        }
     });
+}
+
+void HttpSession::refuse_for_drain() {
+    keep_alive_ = false;
+    Answer a;
+    a.status = 503;
+    a.content_type = "application/json";
+    a.head_extra = "Retry-After: 5\r\n";
+    a.body = error_body("The relay is shutting down; send the request again.");
+    send(std::move(a));
 }
 
 }  // namespace lsr::server

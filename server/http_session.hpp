@@ -48,7 +48,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     void run();
     void close_if_idle();  // drain: drop a connection that waits for its next request
     // Drain, grace period over: a handler still at work is told to answer now
-    // (Interruption::shutting_down); the connection closes after its answer.
+    // (Interruption::shutting_down); a request whose body is still arriving gets 503 with
+    // Retry-After. The connection closes after the answer.
     void interrupt();
 
     // Used by the exchange; always called on the session's strand.
@@ -98,6 +99,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     void watch_client();
     void on_watch(boost::beast::error_code ec, std::size_t n);
     void raise_interrupt(Interruption why);
+    void refuse_for_drain();
 
     std::variant<PlainStream, TlsStream> stream_;
     boost::beast::flat_buffer buffer_;
@@ -126,6 +128,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     bool watching_ = false;          // the watch read is outstanding
     bool read_after_watch_ = false;  // the answer ended while it was: read the next request after it
     std::optional<Interruption> interrupted_;
+    bool body_cut_ = false;  // drain: the body read was stopped, answer 503
     std::function<void(Interruption)> interrupt_handler_;
 };
 

@@ -1,11 +1,14 @@
 """SIGTERM with an execute still at work when server.drain_grace_ms runs out: the execute's
 answer is never cut after its keepalive newlines; it ends with a complete JSON answer saying
-how far it got, the process exits 0, and the rows it accepted are delivered after a restart."""
+how far it got, the process exits 0, and the rows it accepted are delivered after a restart.
+An execute whose body is still arriving then gets a complete 503 with Retry-After."""
 
 import json
 import re
 import signal
+import socket
 import threading
+import time
 import unittest
 
 from harness import Relay, hub_headers
@@ -65,6 +68,51 @@ class DrainAnswerTest(unittest.TestCase):
             self.relay.start()
         self.assertTrue(self.segment.wait_for_events(accepted, timeout=20))
         self.assertEqual(self.segment.event_count(), accepted)
+
+    def test_grace_over_answers_a_slow_body_with_503(self):
+        body = json.dumps(payload(result(rows(50)))).encode()
+        head = ("POST /actions/segment_event/execute HTTP/1.1\r\nHost: relay\r\nContent-Length: %d\r\n"
+                % len(body))
+        for k, v in hub_headers().items():
+            head += "%s: %s\r\n" % (k, v)
+        s = socket.create_connection(("127.0.0.1", self.relay.port), timeout=20)
+        self.addCleanup(s.close)
+        s.sendall(head.encode() + b"\r\n" + body[:len(body) // 2])
+        time.sleep(0.2)
+        self.relay.proc.send_signal(signal.SIGTERM)
+        # The body keeps coming, slowly, past the grace period.
+        out = b""
+        s.settimeout(0.1)
+        deadline = time.monotonic() + 15
+        sent = len(body) // 2
+        while time.monotonic() < deadline and sent < len(body) - 1:
+            try:
+                s.sendall(body[sent:sent + 1])
+                sent += 1
+            except OSError:
+                break
+            try:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+            except socket.timeout:
+                pass
+        s.settimeout(10)
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+        except OSError:
+            pass
+        head_text, _, answer = out.partition(b"\r\n\r\n")
+        self.assertTrue(head_text.startswith(b"HTTP/1.1 503"), out[:200])
+        self.assertIn(b"\r\nRetry-After: ", head_text)
+        self.assertEqual(json.loads(answer), {"success": False,
+                                              "error": "The relay is shutting down; send the request again."})
+        self.assertEqual(self.relay.proc.wait(timeout=15), 0)
 
 
 if __name__ == "__main__":
