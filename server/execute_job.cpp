@@ -301,14 +301,16 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
             if (!ec && !out.empty()) consume(out);
         };
         const std::string& file = exchange_->body_file();
+        bool cut_short = false;  // stopped before the end of the data
         if (a.data_end < a.data_begin) {
             ec = std::make_error_code(std::errc::invalid_argument);
         } else if (file.empty()) {
             const std::string& body = exchange_->body();
             std::string_view span = std::string_view(body).substr(a.data_begin, a.data_end - a.data_begin);
-            for (std::size_t off = 0; off < span.size() && !ec && !stopped_ && !interrupted();
-                 off += kReadChunk)
+            std::size_t off = 0;
+            for (; off < span.size() && !ec && !stopped_ && !interrupted(); off += kReadChunk)
                 handle(span.substr(off, kReadChunk));
+            cut_short = off < span.size();
         } else {
             int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
             if (fd < 0) {
@@ -330,8 +332,9 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
                 handle(std::string_view(buf.data(), static_cast<std::size_t>(n)));
             }
             ::close(fd);
+            cut_short = pos < a.data_end;
         }
-        note_interruption();
+        if (cut_short) note_interruption();
         if (!ec && failure_.empty() && !stopped_) {
             out.clear();
             ec = decoder.finish(out);
@@ -375,7 +378,7 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
             [self](DownloadOutcome outcome) {
                 asio::post(self->ctx_.workers, [self, outcome = std::move(outcome)] {
                     if (self->internal_error_) return self->answer_internal_error();
-                    self->note_interruption();
+                    if (!outcome.ok) self->note_interruption();  // what cut the download short
                     if (!outcome.ok && self->failure_.empty() && !self->stopped_)
                         self->failure_ = outcome.error;
                     self->guarded([&] { self->end_of_data(); });
@@ -426,7 +429,6 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
     }
 
     void end_of_data() {
-        note_interruption();
         if (!mapper_ && !stopped_) {
             make_mapper();
             std::string head = std::move(head_);
