@@ -241,6 +241,11 @@ class FullSpoolTest(unittest.TestCase):
         status, st = relay.get_json("/status")
         self.assertEqual(status, 200)
         self.assertLessEqual(st["queue"]["bytes"], 1024 * 1024)
+        # The bound is on the files on disk, the WAL included, not only on the batch bytes.
+        self.assertLessEqual(st["queue"]["spool_file_bytes"], 1024 * 1024)
+        spool = relay.config["spool"]["path"]
+        on_disk = sum(os.path.getsize(spool + suffix) for suffix in ("", "-wal") if os.path.exists(spool + suffix))
+        self.assertLessEqual(on_disk, 1024 * 1024)
         self.assertEqual(st["queue"]["events"], len(accepted_users) + partial_rows)
         self.assertEqual(st["queue"]["spool_max_bytes"], 1024 * 1024)
 
