@@ -115,6 +115,37 @@ class ClientGoneTest(DownloadGuardCase):
         self.assertTrue(wait_until(lambda: self.relay.get_json("/healthz")[0] == 200, timeout=5))
         self.assertEqual(self.relay.metric_value("lsr_executes_total", {"outcome": "interrupted"}), 4)
 
+    def test_resend_after_a_disconnect_gets_the_same_message_ids(self):
+        def idle():
+            body = self.relay.get_json("/status")[1]
+            return body["queue"]["batches"] == 0 and body["delivery"]["in_flight"] == 0
+        self.assertTrue(wait_until(idle, timeout=15))  # earlier tests' deliveries are done
+        self.segment.reset()
+        res = result(rows(3))
+        url = self.looker.add(json.dumps(res)[:-2].encode(), endless=True, interval=0.1)
+        body = json.dumps(payload(None, download_url=url)).encode()
+        s = socket.create_connection(("127.0.0.1", self.relay.port), timeout=10)
+        head = ("POST /actions/segment_event/execute HTTP/1.1\r\nHost: relay\r\nContent-Length: %d\r\n"
+                % len(body))
+        for k, v in hub_headers().items():
+            head += "%s: %s\r\n" % (k, v)
+        s.sendall(head.encode() + b"\r\n" + body)
+        self.assertTrue(self.looker.wait_streaming(url, timeout=10))
+        time.sleep(0.3)  # the three rows have arrived
+        s.close()
+        self.assertTrue(self.looker.wait_closed(url, timeout=10))
+        # What was read before the disconnect was kept and is delivered.
+        self.assertTrue(self.segment.wait_for_events(3, timeout=20))
+        # Looker sends the same result again: the same messageIds, so Segment deduplicates.
+        url2 = self.looker.add(json.dumps(res))
+        status, _, data = self.execute(payload(None, download_url=url2))
+        self.assertEqual(status, 200)
+        self.assertEqual(parse_answer(data)["looker"]["message"], "3 rows: 3 accepted, 0 rejected.")
+        self.assertTrue(self.segment.wait_for_events(6, timeout=20))
+        by_id = self.segment.events_by_message_id()
+        self.assertEqual(len(by_id), 3)
+        self.assertTrue(all(len(events) == 2 for events in by_id.values()))
+
     def test_pipelined_request_is_not_lost(self):
         # A request sent right behind an execute on the same connection is answered after it:
         # the read that watches for a disconnect keeps what it reads.
