@@ -314,7 +314,10 @@ struct Spool::Impl {
             }
         }
     }
-    std::uint64_t bytes = 0;         // SUM(bytes) of batches
+    std::uint64_t bytes = 0;  // SUM(bytes) of batches
+    // The largest batch body seen (not lowered until a reload): settling a batch (reschedule,
+    // split, dead letter) writes its body anew before the old pages are freed.
+    std::uint64_t largest_batch = 0;
     std::int64_t data_version = -1;  // to notice commits of other connections (tools)
     std::string last_error;
     bool write_failed = false;
@@ -391,6 +394,7 @@ struct Spool::Impl {
         const int rc = sum_bytes.step();
         if (rc != SQLITE_ROW) return rc;
         bytes = static_cast<std::uint64_t>(sum_bytes.column_int64(0));
+        largest_batch = static_cast<std::uint64_t>(sum_bytes.column_int64(1));
         return SQLITE_OK;
     }
 
@@ -429,11 +433,13 @@ struct Spool::Impl {
         return f;
     }
 
-    // Whether `n` batches with `added` body bytes fit (mu held).
-    std::error_code fits(std::uint64_t added, std::size_t n) {
+    // Whether `n` batches with `added` body bytes, the largest `largest_new`, fit (mu held).
+    std::error_code fits(std::uint64_t added, std::size_t n, std::uint64_t largest_new) {
         if (bytes + added > max_bytes || added > max_bytes) return make_error_code(SpoolErrc::full);
         trim_wal();
-        return space->check(footprint(), added, n);
+        SpoolFootprint f = footprint();
+        f.largest_batch = std::max(largest_batch, largest_new);
+        return space->check(f, added, n);
     }
 
     // The WAL grew past its reserve (a large transaction, or settles since the last append):
@@ -766,7 +772,7 @@ std::unique_ptr<Spool> Spool::open(const config::SpoolConfig& cfg, const SpoolOp
         {&impl->sync_full_q, "PRAGMA synchronous=FULL"},
         {&impl->sync_normal_q, "PRAGMA synchronous=NORMAL"},
         {&impl->data_version_q, "PRAGMA data_version"},
-        {&impl->sum_bytes, "SELECT COALESCE(SUM(bytes), 0) FROM batches"},
+        {&impl->sum_bytes, "SELECT COALESCE(SUM(bytes), 0), COALESCE(MAX(bytes), 0) FROM batches"},
         {&impl->freelist_q, "PRAGMA freelist_count"},
         {&impl->insert_batch,
          "INSERT INTO batches (write_key, events, bytes, request_id, created_ms, attempts, next_attempt_ms, "
@@ -844,8 +850,12 @@ std::error_code Spool::append(const std::vector<NewBatch>& batches, std::vector<
     if (batches.empty()) return {};
     s.refresh_if_changed();
     std::uint64_t added = 0;
-    for (const auto& b : batches) added += b.body.size();
-    if (auto refused = s.fits(added, batches.size())) return refused;
+    std::uint64_t largest_new = 0;
+    for (const auto& b : batches) {
+        added += b.body.size();
+        largest_new = std::max<std::uint64_t>(largest_new, b.body.size());
+    }
+    if (auto refused = s.fits(added, batches.size(), largest_new)) return refused;
 
     if (const int rc = s.begin_write(); rc != SQLITE_OK) return s.fail(rc, "append: begin");
     const std::int64_t now = wall_now_ms();
@@ -869,6 +879,7 @@ std::error_code Spool::append(const std::vector<NewBatch>& batches, std::vector<
     }
     if (const int rc = s.commit_write(); rc != SQLITE_OK) return s.fail(rc, "append: commit");
     s.bytes += added;
+    s.largest_batch = std::max(s.largest_batch, largest_new);
     s.wrote();
     if (ids != nullptr) *ids = std::move(new_ids);
     return {};
@@ -1235,7 +1246,7 @@ std::error_code Spool::room() {
     std::lock_guard lock(s.mu);
     s.refresh_if_changed();
     if (s.bytes >= s.max_bytes) return make_error_code(SpoolErrc::full);
-    return s.fits(0, 1);  // one small batch: a page
+    return s.fits(0, 1, 0);  // one small batch: a page
 }
 
 std::error_code Spool::append_dead_letters(const std::vector<DeadLetter>& letters) {

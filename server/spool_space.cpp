@@ -46,7 +46,9 @@ std::uint64_t SpoolSpace::projected(const SpoolFootprint& now, std::uint64_t bod
     const std::uint64_t db_growth = touched > now.free_bytes ? touched - now.free_bytes : 0;
     const std::uint64_t wal_growth = touched + (touched / page) * kFrameHeader;
     const std::uint64_t wal = std::max(now.wal_file, wal_reserve(max_bytes_, page));
-    return now.db_file + db_growth + wal + wal_growth;
+    const std::uint64_t rewrite =
+        now.largest_batch == 0 ? 0 : round_up(now.largest_batch + kRowOverhead, page);
+    return now.db_file + db_growth + wal + wal_growth + 2 * rewrite;
 }
 
 std::error_code SpoolSpace::check(const SpoolFootprint& now, std::uint64_t body_bytes,

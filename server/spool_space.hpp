@@ -18,6 +18,10 @@ struct SpoolFootprint {
     std::uint64_t wal_file = 0;    // its -wal file (0 when absent)
     std::uint64_t free_bytes = 0;  // free pages in the main file (reused before it grows)
     std::uint64_t page_size = 4096;
+    // The largest batch a settle may rewrite: an update of a batch's row (reschedule), a
+    // split or a dead letter writes its body anew, in the WAL and in new pages, before the
+    // old ones are freed. Counted twice as headroom.
+    std::uint64_t largest_batch = 0;
 };
 
 class SpoolSpace {
