@@ -325,7 +325,7 @@ struct Spool::Impl {
     bool sync_full_now = true;  // the connection's current setting
 
     SqliteStatement begin, commit, rollback, sync_full_q, sync_normal_q;
-    SqliteStatement data_version_q, sum_bytes, freelist_q;
+    SqliteStatement data_version_q, sum_bytes, freelist_q, count_batches;
     SqliteStatement insert_batch, select_due, select_batch, delete_batch, reschedule_q, split_insert;
     SqliteStatement dead_insert, distinct_keys, key_schedule;
     SqliteStatement stats_batches, stats_dead;
@@ -398,10 +398,12 @@ struct Spool::Impl {
         return SQLITE_OK;
     }
 
-    // A write succeeded: the database accepts writes again.
+    // A write succeeded: the database accepts writes again. A WAL that grew past its reserve
+    // is cut back now, so what is counted stays what is on disk.
     void wrote() {
         write_failed = false;
         last_error.clear();
+        trim_wal();
     }
 
     // Deletes batch `id`; sets *removed_bytes. SQLITE_NOTFOUND when absent.
@@ -427,9 +429,14 @@ struct Spool::Impl {
         if (!fec) f.db_file = db_size;
         const auto wal_size = fs::file_size(path + "-wal", fec);
         if (!fec) f.wal_file = wal_size;
-        StatementReset reset(freelist_q);
-        if (freelist_q.step() == SQLITE_ROW)
-            f.free_bytes = static_cast<std::uint64_t>(freelist_q.column_int64(0)) * page_size;
+        {
+            StatementReset reset(freelist_q);
+            if (freelist_q.step() == SQLITE_ROW)
+                f.free_bytes = static_cast<std::uint64_t>(freelist_q.column_int64(0)) * page_size;
+        }
+        StatementReset reset(count_batches);
+        if (count_batches.step() == SQLITE_ROW)
+            f.batches = static_cast<std::uint64_t>(count_batches.column_int64(0));
         return f;
     }
 
@@ -774,6 +781,7 @@ std::unique_ptr<Spool> Spool::open(const config::SpoolConfig& cfg, const SpoolOp
         {&impl->data_version_q, "PRAGMA data_version"},
         {&impl->sum_bytes, "SELECT COALESCE(SUM(bytes), 0), COALESCE(MAX(bytes), 0) FROM batches"},
         {&impl->freelist_q, "PRAGMA freelist_count"},
+        {&impl->count_batches, "SELECT count(*) FROM batches"},
         {&impl->insert_batch,
          "INSERT INTO batches (write_key, events, bytes, request_id, created_ms, attempts, next_attempt_ms, "
          "last_error, body) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, '', ?7)"},
@@ -997,7 +1005,7 @@ std::error_code Spool::reschedule(std::int64_t id, std::int64_t next_attempt_ms,
     StatementReset reset(s.reschedule_q);
     s.reschedule_q.bind_int64(1, id);
     s.reschedule_q.bind_int64(2, next_attempt_ms);
-    s.reschedule_q.bind_text(3, error);
+    s.reschedule_q.bind_text(3, SpoolSpace::clip_error(error));
     if (const int rc = s.reschedule_q.step(); rc != SQLITE_DONE)
         return settle.failed(s.fail(rc, "reschedule"));
     if (sqlite3_changes(s.db) == 0) return make_error_code(SpoolErrc::not_found);

@@ -48,7 +48,8 @@ std::uint64_t SpoolSpace::projected(const SpoolFootprint& now, std::uint64_t bod
     const std::uint64_t wal = std::max(now.wal_file, wal_reserve(max_bytes_, page));
     const std::uint64_t rewrite =
         now.largest_batch == 0 ? 0 : round_up(now.largest_batch + kRowOverhead, page);
-    return now.db_file + db_growth + wal + wal_growth + 2 * rewrite;
+    const std::uint64_t errors = (now.batches + batches) * kErrorBytes;
+    return now.db_file + db_growth + wal + wal_growth + 2 * rewrite + errors;
 }
 
 std::error_code SpoolSpace::check(const SpoolFootprint& now, std::uint64_t body_bytes,
@@ -63,6 +64,13 @@ std::error_code SpoolSpace::check(const SpoolFootprint& now, std::uint64_t body_
         }
     }
     return {};
+}
+
+std::string_view SpoolSpace::clip_error(std::string_view error) {
+    if (error.size() <= kErrorBytes) return error;
+    std::size_t n = kErrorBytes;
+    while (n > 0 && (static_cast<unsigned char>(error[n]) & 0xC0) == 0x80) --n;  // not inside a character
+    return error.substr(0, n);
 }
 
 std::optional<std::uint64_t> SpoolSpace::free_space() const {

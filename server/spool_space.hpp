@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace lsr::server {
@@ -22,10 +23,17 @@ struct SpoolFootprint {
     // split or a dead letter writes its body anew, in the WAL and in new pages, before the
     // old ones are freed. Counted twice as headroom.
     std::uint64_t largest_batch = 0;
+    // Batches in the spool: each may yet get a last error (up to kErrorBytes) on a retry.
+    std::uint64_t batches = 0;
 };
 
 class SpoolSpace {
   public:
+    // The longest last error a batch keeps (a retry's reason), reserved for every batch.
+    static constexpr std::size_t kErrorBytes = 256;
+    // `error` cut to kErrorBytes at a UTF-8 character boundary.
+    static std::string_view clip_error(std::string_view error);
+
     SpoolSpace(std::string path, std::uint64_t max_bytes, std::uint64_t min_free_bytes);
 
     // The WAL size counted at least, and the autocheckpoint / journal size limit: a sixteenth

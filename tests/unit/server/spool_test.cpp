@@ -314,20 +314,24 @@ TEST_CASE("a full spool refuses the whole append and leaves everything intact", 
 TEST_CASE("max_bytes bounds the spool's files on disk, WAL, free pages and retries included", "[spool]") {
     TempDir tmp;
     const std::string path = tmp.file("spool.db");
-    auto spool = open_ok(config_for(path, kSmallSpool));
+    auto cfg = config_for(path, kSmallSpool);
+    cfg.synchronous_full = false;  // many small commits
+    auto spool = open_ok(cfg);
     const auto big = batch("wk", 4000);
-    const auto small = batch("wk", 1500);  // under one page
-    // Batches of both sizes, delivered now and then (which frees pages and writes the WAL):
-    // the files never exceed the bound, whatever the batch bytes are.
-    for (int round = 0; round < 6; ++round) {
-        for (int i = 0; i < 64 && spool->append({round % 2 ? small : big}, nullptr) == std::error_code{};
-             ++i) {
-            CHECK(files_on_disk(path) <= kSmallSpool);
+    const auto medium = batch("wk", 1500);
+    const auto tiny = batch("wk", 40);  // well under a page: fills the last gaps
+    // Batches of all sizes until nothing fits, delivered now and then (which frees pages and
+    // writes the WAL), retried (which rewrites whole rows): the files never exceed the bound.
+    for (int round = 0; round < 4; ++round) {
+        for (const auto* b : {&big, &medium, &tiny}) {
+            for (int i = 0; i < 300 && spool->append({*b}, nullptr) == std::error_code{}; ++i) {
+                CHECK(files_on_disk(path) <= kSmallSpool);
+            }
         }
         CHECK(files_on_disk(path) <= kSmallSpool);
         // Retries rewrite their rows (a longer last error): new pages before the old are freed.
         for (int retry = 0; retry < 3; ++retry) {
-            for (const auto& l : spool->lease_due("wk", 0, 100)) {
+            for (const auto& l : spool->lease_due("wk", now_ms(), 100)) {
                 REQUIRE(spool->reschedule(l.id, 0, std::string(100 + 50 * retry, 'e')) == std::error_code{});
                 CHECK(files_on_disk(path) <= kSmallSpool);
             }
