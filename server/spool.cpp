@@ -318,6 +318,7 @@ struct Spool::Impl {
     // The largest batch body seen (not lowered until a reload): settling a batch (reschedule,
     // split, dead letter) writes its body anew before the old pages are freed.
     std::uint64_t largest_batch = 0;
+    std::uint64_t count = 0;         // batches (a running count, like bytes)
     std::int64_t data_version = -1;  // to notice commits of other connections (tools)
     std::string last_error;
     bool write_failed = false;
@@ -325,7 +326,7 @@ struct Spool::Impl {
     bool sync_full_now = true;  // the connection's current setting
 
     SqliteStatement begin, commit, rollback, sync_full_q, sync_normal_q;
-    SqliteStatement data_version_q, sum_bytes, freelist_q, count_batches;
+    SqliteStatement data_version_q, sum_bytes, freelist_q;
     SqliteStatement insert_batch, select_due, select_batch, delete_batch, reschedule_q, split_insert;
     SqliteStatement dead_insert, distinct_keys, key_schedule;
     SqliteStatement stats_batches, stats_dead;
@@ -395,6 +396,7 @@ struct Spool::Impl {
         if (rc != SQLITE_ROW) return rc;
         bytes = static_cast<std::uint64_t>(sum_bytes.column_int64(0));
         largest_batch = static_cast<std::uint64_t>(sum_bytes.column_int64(1));
+        count = static_cast<std::uint64_t>(sum_bytes.column_int64(2));
         return SQLITE_OK;
     }
 
@@ -418,7 +420,11 @@ struct Spool::Impl {
         return rc == SQLITE_DONE ? SQLITE_OK : rc;
     }
 
-    void sub_bytes(std::uint64_t n) { bytes = n > bytes ? 0 : bytes - n; }
+    // One batch of `n` body bytes left the table (committed).
+    void sub_bytes(std::uint64_t n) {
+        bytes = n > bytes ? 0 : bytes - n;
+        if (count > 0) --count;
+    }
 
     // The files as they are now (mu held).
     SpoolFootprint footprint() {
@@ -434,9 +440,7 @@ struct Spool::Impl {
             if (freelist_q.step() == SQLITE_ROW)
                 f.free_bytes = static_cast<std::uint64_t>(freelist_q.column_int64(0)) * page_size;
         }
-        StatementReset reset(count_batches);
-        if (count_batches.step() == SQLITE_ROW)
-            f.batches = static_cast<std::uint64_t>(count_batches.column_int64(0));
+        f.batches = count;
         return f;
     }
 
@@ -779,9 +783,8 @@ std::unique_ptr<Spool> Spool::open(const config::SpoolConfig& cfg, const SpoolOp
         {&impl->sync_full_q, "PRAGMA synchronous=FULL"},
         {&impl->sync_normal_q, "PRAGMA synchronous=NORMAL"},
         {&impl->data_version_q, "PRAGMA data_version"},
-        {&impl->sum_bytes, "SELECT COALESCE(SUM(bytes), 0), COALESCE(MAX(bytes), 0) FROM batches"},
+        {&impl->sum_bytes, "SELECT COALESCE(SUM(bytes), 0), COALESCE(MAX(bytes), 0), count(*) FROM batches"},
         {&impl->freelist_q, "PRAGMA freelist_count"},
-        {&impl->count_batches, "SELECT count(*) FROM batches"},
         {&impl->insert_batch,
          "INSERT INTO batches (write_key, events, bytes, request_id, created_ms, attempts, next_attempt_ms, "
          "last_error, body) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, '', ?7)"},
@@ -887,6 +890,7 @@ std::error_code Spool::append(const std::vector<NewBatch>& batches, std::vector<
     }
     if (const int rc = s.commit_write(); rc != SQLITE_OK) return s.fail(rc, "append: commit");
     s.bytes += added;
+    s.count += batches.size();
     s.largest_batch = std::max(s.largest_batch, largest_new);
     s.wrote();
     if (ids != nullptr) *ids = std::move(new_ids);
@@ -1053,6 +1057,7 @@ std::error_code Spool::split(std::int64_t id, const std::string& first_body, std
     if (const int rc = s.commit_write(); rc != SQLITE_OK) return settle.failed(s.fail(rc, "split: commit"));
     s.sub_bytes(removed);
     s.bytes += first_body.size() + second_body.size();
+    s.count += 2;
     s.wrote();
     if (first_id != nullptr) *first_id = new_ids[0];
     if (second_id != nullptr) *second_id = new_ids[1];
@@ -1125,7 +1130,8 @@ SpoolStats Spool::stats() {
         }
     }
     s.rollback_if_open();
-    s.bytes = st.bytes;  // the exact figure, in case another connection wrote
+    s.bytes = st.bytes;  // the exact figures, in case another connection wrote
+    s.count = st.batches;
     for (const char* suffix : {"", "-wal"}) {
         std::error_code fec;
         const auto size = fs::file_size(s.path + suffix, fec);
@@ -1227,6 +1233,7 @@ std::error_code Spool::purge_batches(std::size_t* purged) {
     if (const int rc = s.run(s.delete_batches_all); rc != SQLITE_OK) return s.fail(rc, "purge batches");
     if (purged != nullptr) *purged = static_cast<std::size_t>(sqlite3_changes(s.db));
     s.bytes = 0;
+    s.count = 0;
     s.leased.clear();
     s.wrote();
     return {};

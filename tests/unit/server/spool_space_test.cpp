@@ -59,3 +59,23 @@ TEST_CASE("SpoolSpace refuses below the free-space reserve", "[spool_space]") {
     CHECK_FALSE(unreadable.free_space().has_value());
     CHECK(unreadable.check(f, 0, 0) == std::error_code{});  // unknown: nothing refused for it
 }
+
+TEST_CASE("SpoolSpace keeps a batch's last error short, whole characters only", "[spool_space]") {
+    CHECK(SpoolSpace::clip_error("HTTP 503") == "HTTP 503");
+    const std::string ascii(1000, 'e');
+    CHECK(SpoolSpace::clip_error(ascii).size() == SpoolSpace::kErrorBytes);
+    std::string accents;
+    while (accents.size() < 1000) accents += "\xc3\xa9";  // é, two bytes
+    const auto clipped = SpoolSpace::clip_error(std::string(1, 'x') + accents);
+    CHECK(clipped.size() <= SpoolSpace::kErrorBytes);
+    CHECK((static_cast<unsigned char>(clipped.back()) == 0xa9));  // ends after a whole character
+}
+
+TEST_CASE("SpoolSpace reserves room for every batch's last error", "[spool_space]") {
+    SpoolSpace space("/nonexistent-dir/spool.db", 1024 * 1024, 0);
+    SpoolFootprint f;
+    f.page_size = 4096;
+    const auto none = space.projected(f, 0, 0);
+    f.batches = 100;
+    CHECK(space.projected(f, 0, 0) == none + 100 * SpoolSpace::kErrorBytes);
+}
