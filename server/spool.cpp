@@ -712,15 +712,16 @@ std::unique_ptr<Spool> Spool::open(const config::SpoolConfig& cfg, const SpoolOp
     if (auto failure = use_temp_dir(db, cfg.temp_dir))
         return failed(failure->errc, std::move(failure->message));
     {
-        // The WAL is checkpointed (and truncated back) every wal_reserve bytes, which the
-        // max_bytes bound always counts (SpoolSpace).
+        // The max_bytes bound always counts wal_reserve bytes of WAL (SpoolSpace). The WAL is
+        // checkpointed every half of it and kept at that size (reused, not regrown); one that
+        // grows past the reserve all the same (a large transaction) is cut back (trim_wal).
         const std::uint64_t wal_reserve = SpoolSpace::wal_reserve(cfg.max_bytes, impl->page_size);
         impl->wal_reserve = wal_reserve;
         const std::string pragmas =
             std::string("PRAGMA synchronous=") + (cfg.synchronous_full ? "FULL" : "NORMAL") +
             "; PRAGMA foreign_keys=OFF; PRAGMA wal_autocheckpoint=" +
-            std::to_string(std::max<std::uint64_t>(1, wal_reserve / impl->page_size)) +
-            "; PRAGMA journal_size_limit=" + std::to_string(wal_reserve) + ";";
+            std::to_string(std::max<std::uint64_t>(1, wal_reserve / 2 / impl->page_size)) +
+            "; PRAGMA journal_size_limit=" + std::to_string(wal_reserve / 2) + ";";
         if (const int rc = exec_sql(db, pragmas.c_str()); rc != SQLITE_OK)
             return sqlite_failed(rc, "settings");
     }

@@ -1,8 +1,9 @@
 // How much disk the spool takes and may take (spool.max_bytes, spool.min_free_bytes). The bound
 // is on the files on disk: the main database file (free pages included), and its WAL, which is
-// checkpointed after every `wal_reserve` bytes and truncated back to that size, so its size is
-// always counted at least at that reserve. New work is also refused while the filesystem that
-// holds the spool has less free space than the reserve.
+// kept under `wal_reserve` bytes (checkpointed at half, cut back beyond) and always counted at
+// least at that reserve; room is kept for rewriting the largest batch and every batch's last
+// error. New work is also refused while the filesystem that holds the spool has less free
+// space than spool.min_free_bytes.
 #pragma once
 
 #include <cstdint>
@@ -36,8 +37,8 @@ class SpoolSpace {
 
     SpoolSpace(std::string path, std::uint64_t max_bytes, std::uint64_t min_free_bytes);
 
-    // The WAL size counted at least, and the autocheckpoint / journal size limit: a sixteenth
-    // of max_bytes, between 2 pages and 64 MiB.
+    // The WAL size counted at least (the spool checkpoints at half of it and cuts back a WAL
+    // that grows past it): a sixteenth of max_bytes, between 2 pages and 64 MiB.
     static std::uint64_t wal_reserve(std::uint64_t max_bytes, std::uint64_t page_size);
 
     // The files on disk (high estimate) once `batches` batches with `body_bytes` of bodies in
