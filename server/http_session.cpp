@@ -377,9 +377,11 @@ void HttpSession::watch_client() {
     // Bytes a client sends behind its request (a pipelined next request) are kept in buffer_
     // for it, up to the header limit; beyond that the socket is left alone until the answer.
     if (watching_ || closing_ || !in_handler_ || buffer_.size() >= deps_.cfg.limits.max_header_bytes) return;
+    const std::size_t room = std::min<std::size_t>(4096, buffer_.max_size() - buffer_.size());
+    if (room == 0) return;  // prepare() would throw
     watching_ = true;
     with_stream([&](auto& s) {
-        s.async_read_some(buffer_.prepare(4096),
+        s.async_read_some(buffer_.prepare(room),
                           beast::bind_front_handler(&HttpSession::on_watch, shared_from_this()));
     });
 }
