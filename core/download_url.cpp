@@ -22,37 +22,10 @@ bool is_alnum(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-// RFC 3986 unreserved, reserved and '%'.
+// RFC 3986 unreserved, reserved (gen-delims and sub-delims) and '%'.
 bool uri_char(char c) {
-    if (is_alnum(c)) return true;
-    switch (c) {
-        case '-':
-        case '.':
-        case '_':
-        case '~':  // unreserved
-        case ':':
-        case '/':
-        case '?':
-        case '#':
-        case '[':
-        case ']':
-        case '@':  // gen-delims
-        case '!':
-        case '$':
-        case '&':
-        case '\'':
-        case '(':
-        case ')':
-        case '*':
-        case '+':  // sub-delims
-        case ',':
-        case ';':
-        case '=':
-        case '%':
-            return true;
-        default:
-            return false;
-    }
+    static constexpr std::string_view kPunctuation = "-._~:/?#[]@!$&'()*+,;=%";
+    return is_alnum(c) || kPunctuation.find(c) != std::string_view::npos;
 }
 
 // Checks every byte of the URL; empty when fine, otherwise why not.
