@@ -141,7 +141,7 @@ struct SpoolConfig {
     std::uint64_t max_bytes = 2ull * 1024 * 1024 * 1024;  // the spool's files on disk (db + WAL)
     bool synchronous_full = true;                         // fsync every commit
     std::uint32_t poll_interval_ms = 1'000;               // wake-up for due retries
-    std::string temp_dir;  // SQLite's temp files; default the spool's directory
+    std::string temp_dir;  // SQLite's temp files; "" = in memory (no temp files on disk)
     std::uint64_t min_free_bytes = 256ull * 1024 * 1024;  // new work refused below this free space
 };
 

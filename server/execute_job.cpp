@@ -86,6 +86,10 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
         }
         if (ctx_.config.delivery.ack == config::AckMode::delivered)
             waiter_ = handler_->add_waiter(request_id_);
+        std::weak_ptr<ExecuteJob> weak = shared_from_this();
+        exchange_->on_interrupt([weak](Interruption why) {
+            if (auto job = weak.lock()) job->interrupt(why);
+        });
         auto self = shared_from_this();
         asio::post(ctx_.workers, [self] { self->guarded([&] { self->run(); }); });
     }
@@ -98,6 +102,32 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
     void on_reject(const core::RowReject&) override {}
 
   private:
+    // ---- interruption (the session's strand) ------------------------------------------------
+
+    // Looker went away, or the drain's grace ran out: stop reading the result (the download
+    // is cancelled), keep what was mapped so far, and answer with it (the answer goes nowhere
+    // when the client is gone). Only flags and a cancel here: the workers do the rest.
+    void interrupt(Interruption why) {
+        interrupted_.store(why == Interruption::client_gone ? 1 : 2);
+        std::shared_ptr<LookerDownloader> downloader;
+        {
+            std::lock_guard lock(download_mutex_);
+            downloader = downloader_;
+        }
+        if (downloader) downloader->cancel();
+    }
+
+    bool interrupted() const { return interrupted_.load() != 0; }
+
+    // Worker: the reason, once, as the failure the answer reports.
+    void note_interruption() {
+        const int why = interrupted_.load();
+        if (why == 0 || stopped_ || !failure_.empty()) return;
+        failure_ = why == 1 ? "Looker closed the connection before the result was read"
+                            : "The relay is shutting down, so the rest of the result was not read; send it "
+                              "again";
+    }
+
     // ---- worker thread ------------------------------------------------------------------
 
     // No exception may leave a worker task (it would end the process): one that escapes the
@@ -137,9 +167,10 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
     }
 
     void run() {
-        // A spool that is already full refuses the work before the body is even read.
-        if (ctx_.spool.bytes_used() >= ctx_.spool.max_bytes()) {
-            spool_error_ = make_error_code(SpoolErrc::full);
+        // A spool that is already full (or a disk below its free-space reserve) refuses the
+        // work before the body is even read.
+        if (auto refused = ctx_.spool.room()) {
+            spool_error_ = refused;
             return complete();
         }
         core::ExecutePayloadScanner scanner;
@@ -259,13 +290,16 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
             if (!ec && !out.empty()) consume(out);
         };
         const std::string& file = exchange_->body_file();
+        bool cut_short = false;  // stopped before the end of the data
         if (a.data_end < a.data_begin) {
             ec = std::make_error_code(std::errc::invalid_argument);
         } else if (file.empty()) {
             const std::string& body = exchange_->body();
             std::string_view span = std::string_view(body).substr(a.data_begin, a.data_end - a.data_begin);
-            for (std::size_t off = 0; off < span.size() && !ec && !stopped_; off += kReadChunk)
+            std::size_t off = 0;
+            for (; off < span.size() && !ec && !stopped_ && !interrupted(); off += kReadChunk)
                 handle(span.substr(off, kReadChunk));
+            cut_short = off < span.size();
         } else {
             int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
             if (fd < 0) {
@@ -274,7 +308,7 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
             }
             std::string buf(kReadChunk, '\0');
             std::uint64_t pos = a.data_begin;
-            while (pos < a.data_end && !ec && !stopped_) {
+            while (pos < a.data_end && !ec && !stopped_ && !interrupted()) {
                 std::size_t want =
                     static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), a.data_end - pos));
                 ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(pos));
@@ -287,7 +321,9 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
                 handle(std::string_view(buf.data(), static_cast<std::size_t>(n)));
             }
             ::close(fd);
+            cut_short = pos < a.data_end;
         }
+        if (cut_short) note_interruption();
         if (!ec && failure_.empty() && !stopped_) {
             out.clear();
             ec = decoder.finish(out);
@@ -307,20 +343,31 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
                 return complete();
             }
         }
-        downloader_ = LookerDownloader::create(ctx_.io, ctx_.config.hub.download, handler_->download_tls());
+        std::shared_ptr<LookerDownloader> downloader;
+        {
+            std::lock_guard lock(download_mutex_);
+            if (interrupted()) {
+                note_interruption();
+                return complete();
+            }
+            downloader_ =
+                LookerDownloader::create(ctx_.io, ctx_.config.hub.download, handler_->download_tls());
+            downloader = downloader_;
+        }
         auto self = shared_from_this();
-        downloader_->start(
+        downloader->start(
             request_.plan.download_url,
             [self](std::string_view chunk, LookerDownloader::Resume resume) {
                 // The chunk stays valid until resume is called, so it can be mapped on a worker.
                 asio::post(self->ctx_.workers, [self, chunk, resume = std::move(resume)] {
                     self->guarded([&] { self->consume(chunk); }, /*answer_now=*/false);
-                    resume(!self->stopped_);
+                    resume(!self->stopped_ && !self->interrupted());
                 });
             },
             [self](DownloadOutcome outcome) {
                 asio::post(self->ctx_.workers, [self, outcome = std::move(outcome)] {
                     if (self->internal_error_) return self->answer_internal_error();
+                    if (!outcome.ok) self->note_interruption();  // what cut the download short
                     if (!outcome.ok && self->failure_.empty() && !self->stopped_)
                         self->failure_ = outcome.error;
                     self->guarded([&] { self->end_of_data(); });
@@ -330,7 +377,7 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
 
     // Result bytes, in order. The format is decided from the first bytes.
     void consume(std::string_view data) {
-        if (stopped_) return;
+        if (stopped_ || interrupted()) return;
         if (!mapper_) {
             head_.append(data);
             if (head_.size() < core::kFormatSniffBytes) return;
@@ -403,7 +450,7 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
         if (stopped_ || pending_.empty()) return;
         std::vector<std::int64_t> ids;
         std::error_code ec = ctx_.spool.append(pending_, &ids);
-        if (ec && ec == SpoolErrc::full && pending_.size() > 1) {
+        if (ec && (ec == SpoolErrc::full || ec == SpoolErrc::low_space) && pending_.size() > 1) {
             // Take what still fits, one batch at a time, so the count of accepted rows is exact.
             std::vector<NewBatch> rest = std::move(pending_);
             pending_.clear();
@@ -451,6 +498,11 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
                     "accepted; "
                     "retry later.";
                 m.execute(source_.label, "spool_full");
+            } else if (spool_error_ == SpoolErrc::low_space) {
+                msg =
+                    "The relay's disk is nearly full (below spool.min_free_bytes), so the rest of the result "
+                    "was not accepted; retry later.";
+                m.execute(source_.label, "spool_full");
             } else {
                 msg = "The relay could not store the rows (" + spool_error_.message() +
                       "), so the rest of the result was not accepted; retry later.";
@@ -462,7 +514,7 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
         if (!failure_.empty() || mapper_failed_) {
             const std::string msg = core::ExecuteAnswer::failure_message(
                 !failure_.empty() ? failure_ : mapper_->error_message(), spooled_events_);
-            m.execute(source_.label, "failed");
+            m.execute(source_.label, interrupted() ? "interrupted" : "failed");
             log_done("failed", s);
             return answer_looker(http::status::ok, false, msg, false);
         }
@@ -515,7 +567,8 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
         ack_timer_->expires_after(std::chrono::milliseconds(100));
         ack_timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
             if (ec || self->ack_answered_) return;
-            if (self->ctx_.draining.load() || std::chrono::steady_clock::now() >= self->ack_deadline_) {
+            if (self->ctx_.draining.load() || self->interrupted() ||
+                std::chrono::steady_clock::now() >= self->ack_deadline_) {
                 return self->check_delivered(true);
             }
             self->poll_delivery();
@@ -635,7 +688,9 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
     core::ResultFormat format_ = core::ResultFormat::json_detail;
     std::unique_ptr<core::ResultMapper> mapper_;
     core::BatchBuilder builder_;
+    std::mutex download_mutex_;  // downloader_: set on a worker, cancelled from the strand
     std::shared_ptr<LookerDownloader> downloader_;
+    std::atomic<int> interrupted_{0};  // 0, 1 client gone, 2 shutting down
     bool stopped_ = false;
     bool internal_error_ = false;
     bool mapper_failed_ = false;

@@ -19,6 +19,12 @@ namespace lsr::server {
 
 namespace http = boost::beast::http;
 
+// Why a handler's work should stop before it is done.
+enum class Interruption {
+    client_gone,    // the client closed or reset the connection: the answer goes nowhere
+    shutting_down,  // the drain's grace period ran out: answer now with what there is
+};
+
 class HttpExchange {
   public:
     virtual ~HttpExchange() = default;
@@ -46,6 +52,11 @@ class HttpExchange {
 
     virtual bool answered() const = 0;                    // respond() or begin_stream() was called
     virtual boost::asio::any_io_executor executor() = 0;  // the session's strand
+
+    // Long-running handlers: `callback` is called at most once, from the session's strand,
+    // when the request should stop early (see Interruption); it must not block. It is never
+    // called after the answer ended. Hold only weak references in it. Default: never called.
+    virtual void on_interrupt(std::function<void(Interruption)> callback) { (void)callback; }
 };
 
 using Handler = std::function<void(std::shared_ptr<HttpExchange>)>;

@@ -139,6 +139,7 @@ void HttpSession::on_read(beast::error_code ec, std::size_t n) {
         if (ec) return do_close();
         return read_more();
     }
+    if (body_cut_) return refuse_for_drain();
     receive_timer_.received(n);
     if (expired_ != ReceiveWatchdog::Verdict::ok) return on_receive_expired();
     if (ec) return do_close();  // the client is gone (between requests or in the middle of one)
@@ -300,6 +301,8 @@ void HttpSession::dispatch(std::string body, std::string file, std::uint64_t siz
     auto exchange = std::make_shared<SessionExchange>(shared_from_this(), header_, std::move(path),
                                                       std::move(match_.params), remote_, route.pattern,
                                                       std::move(body), std::move(file), size);
+    in_handler_ = true;
+    watch_client();
     route.handler(std::move(exchange));
 }
 
@@ -369,6 +372,17 @@ void HttpSession::finish_answer() {
     deps_.metrics.request_done(route_label_, std::string(beast::http::to_string(header_.method())),
                                answer_status_, Clock::now() - request_started_);
     if (!writes_.empty()) writes_.clear();
+    in_handler_ = false;
+    interrupted_.reset();
+    interrupt_handler_ = nullptr;
+    if (watching_) {
+        // The next read (the next request, or the linger after a close) starts once the watch
+        // read has let go of the socket and the buffer.
+        after_watch_ = keep_alive_ ? AfterWatch::read_header : AfterWatch::linger;
+        beast::error_code ec;
+        tcp().socket().cancel(ec);
+        return;
+    }
     if (!keep_alive_) return linger_close();
     do_read_header();
 }
@@ -391,6 +405,7 @@ void HttpSession::do_close() {
     if (closing_) return;
     closing_ = true;
     stop_receive_watch();
+    if (in_handler_) raise_interrupt(Interruption::client_gone);  // e.g. a write failed: nobody reads
     beast::error_code ec;
     tcp().socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
     tcp().close();
@@ -406,6 +421,76 @@ std::string HttpSession::make_temp_file(beast::error_code& ec) {
     ::fchmod(fd, 0600);
     ::close(fd);
     return tmpl;
+}
+
+//------------------------------------------------------------------------------
+// Noticing a client that goes away while its handler works, and the drain's interruption.
+
+void HttpSession::watch_client() {
+    // Bytes a client sends behind its request (a pipelined next request) are kept in buffer_
+    // for it, up to the header limit; beyond that the socket is left alone until the answer.
+    if (watching_ || closing_ || !in_handler_ || buffer_.size() >= buffer_.max_size()) return;
+    const std::size_t room = std::min<std::size_t>(4096, buffer_.max_size() - buffer_.size());
+    if (room == 0) return;  // prepare() would throw
+    watching_ = true;
+    with_stream([&](auto& s) {
+        s.async_read_some(buffer_.prepare(room),
+                          beast::bind_front_handler(&HttpSession::on_watch, shared_from_this()));
+    });
+}
+
+void HttpSession::on_watch(beast::error_code ec, std::size_t n) {
+    watching_ = false;
+    buffer_.commit(n);
+    if (after_watch_ != AfterWatch::nothing) {
+        const AfterWatch next = std::exchange(after_watch_, AfterWatch::nothing);
+        if (closing_) return;
+        if (next == AfterWatch::linger) return linger_close();
+        return do_read_header();
+    }
+    if (!in_handler_ || closing_ || ec == net::error::operation_aborted) return;
+    if (ec) {
+        // EOF, reset or any read error: nobody will read the answer.
+        keep_alive_ = false;
+        return raise_interrupt(Interruption::client_gone);
+    }
+    watch_client();
+}
+
+void HttpSession::raise_interrupt(Interruption why) {
+    if (interrupted_) return;
+    interrupted_ = why;
+    if (auto callback = std::move(interrupt_handler_)) {
+        interrupt_handler_ = nullptr;
+        callback(why);
+    }
+}
+
+void HttpSession::set_interrupt_handler(std::function<void(Interruption)> callback) {
+    if (!in_handler_) return;
+    if (interrupted_) return callback(*interrupted_);
+    interrupt_handler_ = std::move(callback);
+}
+
+void HttpSession::interrupt() {
+    net::dispatch(tcp().get_executor(), [self = shared_from_this()] {
+        if (self->in_handler_) {
+            self->keep_alive_ = false;
+            return self->raise_interrupt(Interruption::shutting_down);
+        }
+        // A body still arriving: stop reading it and answer 503 (on_read).
+        if (self->phase_ == Phase::body && !self->writing_ && self->writes_.empty() && !self->closing_) {
+            self->body_cut_ = true;
+            self->stop_receive_watch();
+            beast::error_code ec;
+            self->tcp().socket().cancel(ec);
+        }
+    });
+}
+
+void HttpSession::refuse_for_drain() {
+    body_cut_ = false;
+    fail_request(503, "The relay is shutting down; send the request again.", true, "Retry-After: 5\r\n");
 }
 
 }  // namespace lsr::server

@@ -17,6 +17,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,12 +61,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         bool expected = false;
         return status_.shed_pending.compare_exchange_strong(expected, true);
     }
+    // Drain, grace period over: a handler still at work is told to answer now
+    // (Interruption::shutting_down); a request whose body is still arriving gets 503 with
+    // Retry-After. The connection closes after the answer.
+    void interrupt();
 
     // Used by the exchange; always called on the session's strand.
     using Answer = HttpAnswer;
     void send(Answer answer);
     void send_chunk(std::string data, bool last);
     boost::asio::any_io_executor executor() { return tcp().get_executor(); }
+    // The handler of the request at work wants to hear of an interruption (HttpExchange::
+    // on_interrupt). While a handler works, a read stays armed on the socket (what it reads
+    // is kept for the next request) so a client that goes away is noticed at once.
+    void set_interrupt_handler(std::function<void(Interruption)> callback);
 
   private:
     using PlainStream = boost::beast::tcp_stream;
@@ -102,6 +111,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     void linger_close();
     void do_close();
     std::string make_temp_file(boost::beast::error_code& ec);
+    void watch_client();
+    void on_watch(boost::beast::error_code ec, std::size_t n);
+    void raise_interrupt(Interruption why);
+    void refuse_for_drain();
 
     std::variant<PlainStream, TlsStream> stream_;
     boost::beast::flat_buffer buffer_;
@@ -127,6 +140,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     };
     std::deque<Pending> writes_;
     bool writing_ = false;
+    // While a handler works (see set_interrupt_handler).
+    bool in_handler_ = false;
+    bool watching_ = false;  // the watch read is outstanding
+    enum class AfterWatch { nothing, read_header, linger };
+    AfterWatch after_watch_ = AfterWatch::nothing;  // the answer ended while it was outstanding
+    std::optional<Interruption> interrupted_;
+    bool body_cut_ = false;  // drain: the body read was stopped, answer 503
+    std::function<void(Interruption)> interrupt_handler_;
 };
 
 }  // namespace lsr::server

@@ -30,30 +30,6 @@ namespace beast = boost::beast;
 namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 
-namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
-bool host_allowed(const std::string& host, const std::vector<std::string>& allowed) {
-    for (const auto& entry : allowed) {
-        std::string e = lower(entry);
-        if (e == host) return true;
-        // "*.example.com" allows every sub-domain of example.com (not example.com itself).
-        if (e.size() > 2 && e.compare(0, 2, "*.") == 0 && host.size() > e.size() - 1 &&
-            host.compare(host.size() - (e.size() - 1), e.size() - 1, e, 1, std::string::npos) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-}  // namespace
-
 struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::Impl> {
     using Clock = std::chrono::steady_clock;
 
@@ -155,18 +131,19 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
                 self->resolver.cancel();
             }
         });
-        resolver.async_resolve(
-            url.host, url.port, [self](const beast::error_code& ec, tcp::resolver::results_type r) {
-                std::lock_guard lock(self->mutex);
-                self->resolve_timer->cancel();
-                if (self->finished) return;
-                if (ec) {
-                    return self->fail(
-                        "resolving the Looker host",
-                        self->resolve_timed_out ? beast::error_code(beast::error::timeout) : ec);
-                }
-                self->connect(r);
-            });
+        resolver.async_resolve(url.host, std::to_string(url.port),
+                               [self](const beast::error_code& ec, tcp::resolver::results_type r) {
+                                   std::lock_guard lock(self->mutex);
+                                   self->resolve_timer->cancel();
+                                   if (self->finished) return;
+                                   if (ec) {
+                                       return self->fail("resolving the Looker host",
+                                                         self->resolve_timed_out
+                                                             ? beast::error_code(beast::error::timeout)
+                                                             : ec);
+                                   }
+                                   self->connect(r);
+                               });
     }
     std::optional<asio::steady_timer> resolve_timer;
     bool resolve_timed_out = false;
@@ -200,10 +177,7 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         request.method(beast::http::verb::get);
         request.target(url.target);
         request.version(11);
-        bool default_port = (url.tls && url.port == "443") || (!url.tls && url.port == "80");
-        std::string host_header = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-        if (!default_port) host_header += ":" + url.port;
-        request.set(beast::http::field::host, host_header);
+        request.set(beast::http::field::host, url.host_header());
         request.set(beast::http::field::user_agent, "looker-segment-relay/" LSR_VERSION);
         request.set(beast::http::field::accept, "*/*");
         request.set(beast::http::field::connection, "close");
@@ -260,7 +234,8 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         }
         if (location.front() == '/') {
             std::string authority = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-            location = std::string(url.tls ? "https://" : "http://") + authority + ":" + url.port + location;
+            location = std::string(url.tls ? "https://" : "http://") + authority + ":" +
+                       std::to_string(url.port) + location;
         }
         std::string error;
         auto next = check_url(location, cfg, error);
@@ -278,27 +253,41 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         run();
     }
 
+    // Fills the chunk with what has arrived and hands it over: it keeps reading only while
+    // more bytes are already waiting, so a slow result is handed over (and mapped) as it
+    // comes, and a cancel loses nothing that was already received.
     void read_body() {
         if (cancelled) return finish(false, "The download from Looker was cancelled.");
         if (parser->is_done()) return finish(true, {});
+        filled = 0;
+        read_more();
+    }
+
+    void read_more() {
         auto& body = parser->get().body();
-        body.data = chunk.data();
-        body.size = chunk.size();
+        body.data = chunk.data() + filled;
+        body.size = chunk.size() - filled;
         arm(std::chrono::milliseconds(cfg.timeout_ms));
         auto self = shared_from_this();
         with_stream([&](auto& s) {
-            beast::http::async_read(s, buffer, *parser, [self](beast::error_code ec, std::size_t) {
+            beast::http::async_read_some(s, buffer, *parser, [self](beast::error_code ec, std::size_t) {
                 std::lock_guard lock(self->mutex);
                 if (self->finished) return;
                 if (ec == beast::http::error::need_buffer) ec = {};
                 if (ec) return self->fail("reading the result from Looker", ec);
-                std::size_t n = self->chunk.size() - self->parser->get().body().size;
-                if (n == 0) return self->read_body();
-                self->outcome.bytes += n;
-                self->deliver(n);
+                self->filled = self->chunk.size() - self->parser->get().body().size;
+                if (!self->parser->is_done() && self->filled < self->chunk.size() && !self->cancelled) {
+                    beast::error_code aec;
+                    const auto waiting = self->lowest().socket().available(aec);
+                    if (self->filled == 0 || (!aec && waiting > 0)) return self->read_more();
+                }
+                if (self->filled == 0) return self->read_body();
+                self->outcome.bytes += self->filled;
+                self->deliver(self->filled);
             });
         });
     }
+    std::size_t filled = 0;  // bytes of `chunk` read so far
 
     void deliver(std::size_t n) {
         auto self = shared_from_this();
@@ -339,83 +328,13 @@ std::shared_ptr<ssl::context> LookerDownloader::make_tls_context(const config::D
 }
 
 bool LookerDownloader::is_loopback(std::string_view host) {
-    std::string h = lower(host);
-    return h == "127.0.0.1" || h == "localhost" || h == "::1";
+    return core::DownloadUrl::is_loopback(host);
 }
 
 std::optional<LookerDownloader::Url> LookerDownloader::check_url(std::string_view text,
                                                                  const config::DownloadConfig& cfg,
                                                                  std::string& error) {
-    Url u;
-    auto sep = text.find("://");
-    if (sep == std::string_view::npos) {
-        error = "The download_url is not an absolute http(s) URL.";
-        return std::nullopt;
-    }
-    std::string scheme = lower(text.substr(0, sep));
-    if (scheme == "https") {
-        u.tls = true;
-    } else if (scheme == "http") {
-        u.tls = false;
-    } else {
-        error = "The download_url scheme \"" + scheme + "\" is not supported.";
-        return std::nullopt;
-    }
-    auto rest = text.substr(sep + 3);
-    auto path_start = rest.find_first_of("/?#");
-    auto authority = rest.substr(0, path_start);
-    std::string_view target =
-        path_start == std::string_view::npos ? std::string_view("/") : rest.substr(path_start);
-    if (auto hash = target.find('#'); hash != std::string_view::npos) target = target.substr(0, hash);
-    if (authority.find('@') != std::string_view::npos) {
-        error = "The download_url must not carry credentials.";
-        return std::nullopt;
-    }
-    std::string_view host, port;
-    if (!authority.empty() && authority.front() == '[') {
-        auto close = authority.find(']');
-        if (close == std::string_view::npos) {
-            error = "The download_url has a malformed host.";
-            return std::nullopt;
-        }
-        host = authority.substr(1, close - 1);
-        auto after = authority.substr(close + 1);
-        if (!after.empty()) {
-            if (after.front() != ':') {
-                error = "The download_url has a malformed host.";
-                return std::nullopt;
-            }
-            port = after.substr(1);
-        }
-    } else {
-        auto colon = authority.rfind(':');
-        host = authority.substr(0, colon);
-        if (colon != std::string_view::npos) port = authority.substr(colon + 1);
-    }
-    if (host.empty()) {
-        error = "The download_url has no host.";
-        return std::nullopt;
-    }
-    if (!port.empty()) {
-        bool digits = port.size() <= 5 &&
-                      std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
-        if (!digits || std::stoul(std::string(port)) == 0 || std::stoul(std::string(port)) > 65535) {
-            error = "The download_url has an invalid port.";
-            return std::nullopt;
-        }
-    }
-    u.host = lower(host);
-    u.port = port.empty() ? (u.tls ? "443" : "80") : std::string(port);
-    u.target = target.empty() || target.front() != '/' ? "/" + std::string(target) : std::string(target);
-    if (!host_allowed(u.host, cfg.allowed_hosts)) {
-        error = "The download_url host \"" + u.host + "\" is not in hub.download.allowed_hosts.";
-        return std::nullopt;
-    }
-    if (!u.tls && !(cfg.allow_loopback_http && is_loopback(u.host))) {
-        error = "The download_url must use https.";
-        return std::nullopt;
-    }
-    return u;
+    return core::DownloadUrl::check(text, cfg.allowed_hosts, cfg.allow_loopback_http, error);
 }
 
 std::shared_ptr<LookerDownloader> LookerDownloader::create(asio::io_context& io,

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "core/download_url.hpp"
 
 namespace lsr::server {
 
@@ -28,12 +29,7 @@ struct DownloadOutcome {
 
 class LookerDownloader : public std::enable_shared_from_this<LookerDownloader> {
   public:
-    struct Url {
-        bool tls = true;
-        std::string host;  // without brackets for IPv6 literals
-        std::string port;
-        std::string target;  // path and query
-    };
+    using Url = core::DownloadUrl;
     using Resume = std::function<void(bool keep_going)>;
     // `chunk` stays valid until `resume` is called; call it exactly once, from any thread.
     using ChunkHandler = std::function<void(std::string_view chunk, Resume resume)>;
@@ -42,8 +38,9 @@ class LookerDownloader : public std::enable_shared_from_this<LookerDownloader> {
     // The TLS client context: system store or cfg.ca_file, peer verification on.
     static std::shared_ptr<boost::asio::ssl::context> make_tls_context(const config::DownloadConfig& cfg,
                                                                        std::string& error);
-    // Parses and checks `url` against the allowlist and scheme rules. nullopt and `error` set
-    // when it may not be fetched.
+    // Parses and checks `url` against the allowlist (host and port) and scheme rules
+    // (core::DownloadUrl). nullopt and `error` set when it may not be fetched. The request is
+    // built only from the parsed parts.
     static std::optional<Url> check_url(std::string_view url, const config::DownloadConfig& cfg,
                                         std::string& error);
     static bool is_loopback(std::string_view host);

@@ -176,11 +176,23 @@ int RelayApp::run() {
         server.close_idle_sessions();
         const auto deadline =
             std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.server.drain_grace_ms);
-        wait_for_sessions(drain_timer, server, deadline, [&](bool clean) {
-            if (!clean) log.warn("grace period over with requests still open", {});
+        auto stop = [&] {
             dispatcher.stop([&] {
                 log.info("stopped", {});
                 io.stop();
+            });
+        };
+        wait_for_sessions(drain_timer, server, deadline, [&, stop](bool clean) {
+            if (clean) return stop();
+            // Grace over: requests still at work answer now with what they have (an execute
+            // writes its honest partial answer), within a short window, before the exit.
+            log.warn("grace period over: interrupting the requests still open",
+                     {{"sessions", static_cast<std::int64_t>(server.open_sessions())}});
+            sessions.for_each([](const std::shared_ptr<HttpSession>& s) { s->interrupt(); });
+            const auto answer_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+            wait_for_sessions(drain_timer, server, answer_deadline, [&, stop](bool answered) {
+                if (!answered) log.warn("requests still open after the grace period", {});
+                stop();
             });
         });
     };

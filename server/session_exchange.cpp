@@ -84,3 +84,14 @@ void SessionExchange::end_stream(std::string last_data) {
 }
 
 }  // namespace lsr::server
+
+namespace lsr::server {
+
+void SessionExchange::on_interrupt(std::function<void(Interruption)> callback) {
+    if (ended_.load()) return;
+    boost::asio::post(session_->executor(), [s = session_, cb = std::move(callback)]() mutable {
+        s->set_interrupt_handler(std::move(cb));
+    });
+}
+
+}  // namespace lsr::server

@@ -38,6 +38,7 @@ class SessionExchange final : public HttpExchange {
     void end_stream(std::string last_data) override;
     bool answered() const override { return answered_.load(); }
     boost::asio::any_io_executor executor() override { return session_->executor(); }
+    void on_interrupt(std::function<void(Interruption)> callback) override;
 
   private:
     std::shared_ptr<HttpSession> session_;

@@ -24,6 +24,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "server/spool_space.hpp"
 #include "server/sqlite_statement.hpp"
 
 namespace lsr::server {
@@ -35,10 +36,14 @@ namespace fs = std::filesystem;
 // Large pages: a batch body of ~475 KB spans a handful of overflow pages instead of
 // a hundred, which keeps inserts, reads and deletes of whole batches cheap.
 constexpr int kPageSize = 65536;
-// WAL pages before an automatic checkpoint (x kPageSize bytes), and the size the WAL is
-// truncated back to after one.
-constexpr int kAutoCheckpointPages = 1024;
-constexpr std::int64_t kJournalSizeLimit = 64ll * 1024 * 1024;
+// A small spool (under 256 MiB) gets SQLite's default pages instead: with 64 KiB pages its
+// fixed part (schema, table and index roots, the WAL reserve) would take most of max_bytes.
+constexpr int kSmallSpoolPageSize = 4096;
+constexpr std::uint64_t kLargePagesFrom = 256ull * 1024 * 1024;
+
+int page_size_for(std::uint64_t max_bytes) {
+    return max_bytes >= kLargePagesFrom ? kPageSize : kSmallSpoolPageSize;
+}
 constexpr int kBusyTimeoutMs = 5000;
 
 class SpoolCategory final : public std::error_category {
@@ -58,6 +63,8 @@ class SpoolCategory final : public std::error_category {
                 return "no such spool entry";
             case SpoolErrc::locked:
                 return "spool in use by another relay";
+            case SpoolErrc::low_space:
+                return "low disk space: the spool's filesystem has less free space than spool.min_free_bytes";
         }
         return "unknown spool error";
     }
@@ -283,6 +290,9 @@ struct Spool::Impl {
     sqlite3* db = nullptr;  // connection.db
     std::string path;
     std::uint64_t max_bytes = 0;
+    std::optional<SpoolSpace> space;
+    std::uint64_t page_size = kPageSize;
+    std::uint64_t wal_reserve = 0;  // SpoolSpace::wal_reserve
     std::mutex mu;
     std::unordered_set<std::int64_t> leased;
     // Batches whose settle failed to write (disk full, I/O error): kept leased for a while,
@@ -304,7 +314,11 @@ struct Spool::Impl {
             }
         }
     }
-    std::uint64_t bytes = 0;         // SUM(bytes) of batches
+    std::uint64_t bytes = 0;  // SUM(bytes) of batches
+    // The largest batch body seen (not lowered until a reload): settling a batch (reschedule,
+    // split, dead letter) writes its body anew before the old pages are freed.
+    std::uint64_t largest_batch = 0;
+    std::uint64_t count = 0;         // batches (a running count, like bytes)
     std::int64_t data_version = -1;  // to notice commits of other connections (tools)
     std::string last_error;
     bool write_failed = false;
@@ -312,7 +326,7 @@ struct Spool::Impl {
     bool sync_full_now = true;  // the connection's current setting
 
     SqliteStatement begin, commit, rollback, sync_full_q, sync_normal_q;
-    SqliteStatement data_version_q, sum_bytes;
+    SqliteStatement data_version_q, sum_bytes, freelist_q;
     SqliteStatement insert_batch, select_due, select_batch, delete_batch, reschedule_q, split_insert;
     SqliteStatement dead_insert, distinct_keys, key_schedule;
     SqliteStatement stats_batches, stats_dead;
@@ -381,13 +395,17 @@ struct Spool::Impl {
         const int rc = sum_bytes.step();
         if (rc != SQLITE_ROW) return rc;
         bytes = static_cast<std::uint64_t>(sum_bytes.column_int64(0));
+        largest_batch = static_cast<std::uint64_t>(sum_bytes.column_int64(1));
+        count = static_cast<std::uint64_t>(sum_bytes.column_int64(2));
         return SQLITE_OK;
     }
 
-    // A write succeeded: the database accepts writes again.
+    // A write succeeded: the database accepts writes again. A WAL that grew past its reserve
+    // is cut back now, so what is counted stays what is on disk.
     void wrote() {
         write_failed = false;
         last_error.clear();
+        trim_wal();
     }
 
     // Deletes batch `id`; sets *removed_bytes. SQLITE_NOTFOUND when absent.
@@ -402,7 +420,50 @@ struct Spool::Impl {
         return rc == SQLITE_DONE ? SQLITE_OK : rc;
     }
 
-    void sub_bytes(std::uint64_t n) { bytes = n > bytes ? 0 : bytes - n; }
+    // One batch of `n` body bytes left the table (committed).
+    void sub_bytes(std::uint64_t n) {
+        bytes = n > bytes ? 0 : bytes - n;
+        if (count > 0) --count;
+    }
+
+    // The files as they are now (mu held).
+    SpoolFootprint footprint() {
+        SpoolFootprint f;
+        f.page_size = page_size;
+        std::error_code fec;
+        const auto db_size = fs::file_size(path, fec);
+        if (!fec) f.db_file = db_size;
+        const auto wal_size = fs::file_size(path + "-wal", fec);
+        if (!fec) f.wal_file = wal_size;
+        {
+            StatementReset reset(freelist_q);
+            if (freelist_q.step() == SQLITE_ROW)
+                f.free_bytes = static_cast<std::uint64_t>(freelist_q.column_int64(0)) * page_size;
+        }
+        f.batches = count;
+        return f;
+    }
+
+    // Whether `n` batches with `added` body bytes, the largest `largest_new`, fit (mu held).
+    std::error_code fits(std::uint64_t added, std::size_t n, std::uint64_t largest_new) {
+        if (bytes + added > max_bytes || added > max_bytes) return make_error_code(SpoolErrc::full);
+        trim_wal();
+        SpoolFootprint f = footprint();
+        f.largest_batch = std::max(largest_batch, largest_new);
+        return space->check(f, added, n);
+    }
+
+    // The WAL grew past its reserve (a large transaction, or settles since the last append):
+    // checkpoint it and truncate the file, unless a reader (an operator tool) is in the way -
+    // then the autocheckpoint does it later. Never waits.
+    void trim_wal() {
+        std::error_code fec;
+        const auto wal_size = fs::file_size(path + "-wal", fec);
+        if (fec || wal_size <= wal_reserve) return;
+        sqlite3_busy_timeout(db, 0);
+        sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+        sqlite3_busy_timeout(db, kBusyTimeoutMs);
+    }
 };
 
 namespace {
@@ -515,6 +576,33 @@ std::optional<OpenFailure> restrict_permissions(const std::string& path) {
     return std::nullopt;
 }
 
+// SQLite's temporary files (sorts, statement journals): in memory by default, so the spool
+// works on a read-only root filesystem without /tmp; in `dir` when spool.temp_dir is set. The
+// directory is process-wide in SQLite (sqlite3_temp_directory): a relay has one spool.
+std::optional<OpenFailure> use_temp_dir(sqlite3* db, const std::string& dir) {
+    if (dir.empty()) {
+        if (exec_sql(db, "PRAGMA temp_store=MEMORY") != SQLITE_OK)
+            return OpenFailure{SpoolErrc::io, "cannot keep SQLite's temporary files in memory"};
+        return std::nullopt;
+    }
+    std::error_code fec;
+    const mode_t old_mask = ::umask(077);
+    fs::create_directories(dir, fec);
+    ::umask(old_mask);
+    if (fec) return OpenFailure{SpoolErrc::io, "cannot create spool.temp_dir " + dir + ": " + fec.message()};
+    static std::mutex mu;
+    std::lock_guard lock(mu);
+    if (sqlite3_temp_directory == nullptr || dir != sqlite3_temp_directory) {
+        char* copy = sqlite3_mprintf("%s", dir.c_str());
+        if (copy == nullptr) return OpenFailure{SpoolErrc::io, "out of memory"};
+        sqlite3_free(sqlite3_temp_directory);
+        sqlite3_temp_directory = copy;
+    }
+    if (exec_sql(db, "PRAGMA temp_store=FILE") != SQLITE_OK)
+        return OpenFailure{SpoolErrc::io, "cannot set SQLite's temporary file store"};
+    return std::nullopt;
+}
+
 }  // namespace
 
 Spool::Spool(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -601,7 +689,7 @@ std::unique_ptr<Spool> Spool::open(const config::SpoolConfig& cfg, const SpoolOp
     };
 
     if (is_new) {
-        const std::string pragma = "PRAGMA page_size=" + std::to_string(kPageSize);
+        const std::string pragma = "PRAGMA page_size=" + std::to_string(page_size_for(cfg.max_bytes));
         if (const int rc = exec_sql(db, pragma.c_str()); rc != SQLITE_OK)
             return sqlite_failed(rc, "page size");
     }
@@ -615,10 +703,25 @@ std::unique_ptr<Spool> Spool::open(const config::SpoolConfig& cfg, const SpoolOp
                                          "'); is the file on a filesystem without shared memory support?");
     }
     {
+        std::int64_t page_size = 0;
+        if (const int rc = query_int(db, "PRAGMA page_size", &page_size); rc != SQLITE_OK)
+            return sqlite_failed(rc, "cannot read the page size");
+        if (page_size > 0) impl->page_size = static_cast<std::uint64_t>(page_size);
+    }
+    impl->space.emplace(path, cfg.max_bytes, cfg.min_free_bytes);
+    if (auto failure = use_temp_dir(db, cfg.temp_dir))
+        return failed(failure->errc, std::move(failure->message));
+    {
+        // The max_bytes bound always counts wal_reserve bytes of WAL (SpoolSpace). The WAL is
+        // checkpointed every half of it and kept at that size (reused, not regrown); one that
+        // grows past the reserve all the same (a large transaction) is cut back (trim_wal).
+        const std::uint64_t wal_reserve = SpoolSpace::wal_reserve(cfg.max_bytes, impl->page_size);
+        impl->wal_reserve = wal_reserve;
         const std::string pragmas =
             std::string("PRAGMA synchronous=") + (cfg.synchronous_full ? "FULL" : "NORMAL") +
-            "; PRAGMA foreign_keys=OFF; PRAGMA wal_autocheckpoint=" + std::to_string(kAutoCheckpointPages) +
-            "; PRAGMA journal_size_limit=" + std::to_string(kJournalSizeLimit) + ";";
+            "; PRAGMA foreign_keys=OFF; PRAGMA wal_autocheckpoint=" +
+            std::to_string(std::max<std::uint64_t>(1, wal_reserve / 2 / impl->page_size)) +
+            "; PRAGMA journal_size_limit=" + std::to_string(wal_reserve / 2) + ";";
         if (const int rc = exec_sql(db, pragmas.c_str()); rc != SQLITE_OK)
             return sqlite_failed(rc, "settings");
     }
@@ -681,7 +784,8 @@ std::unique_ptr<Spool> Spool::open(const config::SpoolConfig& cfg, const SpoolOp
         {&impl->sync_full_q, "PRAGMA synchronous=FULL"},
         {&impl->sync_normal_q, "PRAGMA synchronous=NORMAL"},
         {&impl->data_version_q, "PRAGMA data_version"},
-        {&impl->sum_bytes, "SELECT COALESCE(SUM(bytes), 0) FROM batches"},
+        {&impl->sum_bytes, "SELECT COALESCE(SUM(bytes), 0), COALESCE(MAX(bytes), 0), count(*) FROM batches"},
+        {&impl->freelist_q, "PRAGMA freelist_count"},
         {&impl->insert_batch,
          "INSERT INTO batches (write_key, events, bytes, request_id, created_ms, attempts, next_attempt_ms, "
          "last_error, body) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, '', ?7)"},
@@ -758,8 +862,12 @@ std::error_code Spool::append(const std::vector<NewBatch>& batches, std::vector<
     if (batches.empty()) return {};
     s.refresh_if_changed();
     std::uint64_t added = 0;
-    for (const auto& b : batches) added += b.body.size();
-    if (s.bytes + added > s.max_bytes || added > s.max_bytes) return make_error_code(SpoolErrc::full);
+    std::uint64_t largest_new = 0;
+    for (const auto& b : batches) {
+        added += b.body.size();
+        largest_new = std::max<std::uint64_t>(largest_new, b.body.size());
+    }
+    if (auto refused = s.fits(added, batches.size(), largest_new)) return refused;
 
     if (const int rc = s.begin_write(); rc != SQLITE_OK) return s.fail(rc, "append: begin");
     const std::int64_t now = wall_now_ms();
@@ -783,6 +891,8 @@ std::error_code Spool::append(const std::vector<NewBatch>& batches, std::vector<
     }
     if (const int rc = s.commit_write(); rc != SQLITE_OK) return s.fail(rc, "append: commit");
     s.bytes += added;
+    s.count += batches.size();
+    s.largest_batch = std::max(s.largest_batch, largest_new);
     s.wrote();
     if (ids != nullptr) *ids = std::move(new_ids);
     return {};
@@ -900,7 +1010,7 @@ std::error_code Spool::reschedule(std::int64_t id, std::int64_t next_attempt_ms,
     StatementReset reset(s.reschedule_q);
     s.reschedule_q.bind_int64(1, id);
     s.reschedule_q.bind_int64(2, next_attempt_ms);
-    s.reschedule_q.bind_text(3, error);
+    s.reschedule_q.bind_text(3, SpoolSpace::clip_error(error));
     if (const int rc = s.reschedule_q.step(); rc != SQLITE_DONE)
         return settle.failed(s.fail(rc, "reschedule"));
     if (sqlite3_changes(s.db) == 0) return make_error_code(SpoolErrc::not_found);
@@ -948,6 +1058,7 @@ std::error_code Spool::split(std::int64_t id, const std::string& first_body, std
     if (const int rc = s.commit_write(); rc != SQLITE_OK) return settle.failed(s.fail(rc, "split: commit"));
     s.sub_bytes(removed);
     s.bytes += first_body.size() + second_body.size();
+    s.count += 2;
     s.wrote();
     if (first_id != nullptr) *first_id = new_ids[0];
     if (second_id != nullptr) *second_id = new_ids[1];
@@ -1020,7 +1131,8 @@ SpoolStats Spool::stats() {
         }
     }
     s.rollback_if_open();
-    s.bytes = st.bytes;  // the exact figure, in case another connection wrote
+    s.bytes = st.bytes;  // the exact figures, in case another connection wrote
+    s.count = st.batches;
     for (const char* suffix : {"", "-wal"}) {
         std::error_code fec;
         const auto size = fs::file_size(s.path + suffix, fec);
@@ -1122,6 +1234,7 @@ std::error_code Spool::purge_batches(std::size_t* purged) {
     if (const int rc = s.run(s.delete_batches_all); rc != SQLITE_OK) return s.fail(rc, "purge batches");
     if (purged != nullptr) *purged = static_cast<std::size_t>(sqlite3_changes(s.db));
     s.bytes = 0;
+    s.count = 0;
     s.leased.clear();
     s.wrote();
     return {};
@@ -1142,6 +1255,14 @@ bool Spool::writable() {
     if (s.begin_write() != SQLITE_OK) return false;
     s.rollback_if_open();
     return true;
+}
+
+std::error_code Spool::room() {
+    Impl& s = *impl_;
+    std::lock_guard lock(s.mu);
+    s.refresh_if_changed();
+    if (s.bytes >= s.max_bytes) return make_error_code(SpoolErrc::full);
+    return s.fits(0, 1, 0);  // one small batch: a page
 }
 
 std::error_code Spool::append_dead_letters(const std::vector<DeadLetter>& letters) {

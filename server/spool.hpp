@@ -65,6 +65,7 @@ enum class SpoolErrc {
     corrupt = 3,    // open: file is not a valid spool database
     not_found = 4,  // id unknown
     locked = 5,     // open: another relay process holds the spool's lock (exclusive open)
+    low_space = 6,  // append refused: the filesystem's free space is below spool.min_free_bytes
 };
 const std::error_category& spool_category();
 std::error_code make_error_code(SpoolErrc);
@@ -119,7 +120,10 @@ class Spool {
     Spool& operator=(const Spool&) = delete;
 
     // All batches in one transaction, committed before return. `ids` receives their ids.
-    // SpoolErrc::full when the spool's bytes plus these would exceed max_bytes.
+    // SpoolErrc::full when the spool's files on disk (main file with its free pages, and the
+    // WAL, see SpoolSpace) would exceed max_bytes, or the batch bytes alone would;
+    // SpoolErrc::low_space when the filesystem's free space would fall below min_free_bytes.
+    // Nothing is written then.
     std::error_code append(const std::vector<NewBatch>& batches, std::vector<std::int64_t>* ids);
 
     // Batches of `write_key` whose next_attempt_ms <= now_ms and that are not leased, oldest
@@ -149,6 +153,9 @@ class Spool {
     std::error_code purge_dead_letters(std::size_t* purged);
     std::error_code purge_batches(std::size_t* purged);  // operator tool only
     bool writable();  // for /readyz: a cheap check that the database accepts writes
+    // Intake: SpoolErrc::full or low_space when new work must be refused right now (the
+    // spool cannot take even one small batch, a page), {} otherwise.
+    std::error_code room();
 
     // Added for metrics and tools.
     std::uint64_t bytes_used();       // stats().bytes, O(1) (running total)

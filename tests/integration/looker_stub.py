@@ -8,7 +8,10 @@ one-time URL, as Looker's download_url does; a second GET of the same URL gets 4
     url = looker.add(body, chunked=True, chunk_size=1000)            # chunked transfer encoding
     url = looker.add(b"", status=500, delay=0.5)                     # answer 500 after 0.5 s
     url = looker.add(body, truncate_at=100)                          # promise all, send 100 bytes, close
+    url = looker.add(prefix, endless=True, interval=0.1)              # prefix, then a space forever
+    looker.wait_streaming(url); looker.wait_closed(url, timeout=5)    # the client connected / went away
     looker.hits(url)                                                 # how many GETs it saw
+    looker.requests()                                                # (path, headers) of every request
     looker.stop()
 
 With ``LookerStub(tls=(cert_file, key_file))`` it serves HTTPS (URLs use the host name given
@@ -25,7 +28,8 @@ __all__ = ["LookerStub"]
 
 
 class _Entry:
-    def __init__(self, body, status, chunked, chunk_size, delay, truncate_at, content_type):
+    def __init__(self, body, status, chunked, chunk_size, delay, truncate_at, content_type, endless=False,
+                 interval=0.1):
         self.body = body
         self.status = status
         self.chunked = chunked
@@ -33,6 +37,10 @@ class _Entry:
         self.delay = delay
         self.truncate_at = truncate_at
         self.content_type = content_type
+        self.endless = endless
+        self.interval = interval
+        self.streaming = threading.Event()  # endless: the answer's head was sent
+        self.closed = threading.Event()  # endless: the client's connection is gone
         self.used = False
         self.hits = 0
         self.request_headers = None
@@ -47,6 +55,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         stub = self.server.stub
         with stub._lock:
+            stub._requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
             entry = stub._entries.get(self.path)
             if entry is not None:
                 entry.hits += 1
@@ -68,6 +77,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", entry.content_type)
         self.send_header("Connection", "close")
         try:
+            if entry.endless:
+                self._serve_endless(entry)
+                return
             if entry.chunked:
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
@@ -87,6 +99,24 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
+    def _serve_endless(self, entry):
+        """Chunked: the body as a first chunk, then one space every `interval` seconds until the
+        client goes away (a write fails), which is recorded."""
+        self.close_connection = True
+        try:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            if entry.body:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(entry.body), entry.body))
+            self.wfile.flush()
+            entry.streaming.set()
+            while True:
+                time.sleep(entry.interval)
+                self.wfile.write(b"1\r\n \r\n")
+                self.wfile.flush()
+        except OSError:
+            entry.closed.set()
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -102,6 +132,7 @@ class LookerStub:
         self.port = None
         self._lock = threading.Lock()
         self._entries = {}
+        self._requests = []
         self._server = None
         self._thread = None
 
@@ -138,13 +169,14 @@ class LookerStub:
         self.stop()
 
     def add(self, body, status=200, chunked=False, chunk_size=4096, delay=0.0, truncate_at=None,
-            content_type="application/json"):
+            content_type="application/json", endless=False, interval=0.1):
         """Registers a one-time result; returns its absolute URL."""
         if isinstance(body, str):
             body = body.encode()
         path = "/api/internal/download/%s?token=%s" % (secrets.token_hex(8), secrets.token_hex(16))
         with self._lock:
-            self._entries[path] = _Entry(body, status, chunked, chunk_size, delay, truncate_at, content_type)
+            self._entries[path] = _Entry(body, status, chunked, chunk_size, delay, truncate_at, content_type,
+                                         endless, interval)
         return "%s://%s:%d%s" % ("https" if self.tls else "http", self.host_name, self.port, path)
 
     def _entry(self, url):
@@ -156,6 +188,21 @@ class LookerStub:
         with self._lock:
             e = self._entry(url)
             return e.hits if e else 0
+
+    def requests(self):
+        """(path, headers with lower-case names) of every GET received, in order."""
+        with self._lock:
+            return list(self._requests)
+
+    def wait_streaming(self, url, timeout=10):
+        with self._lock:
+            e = self._entry(url)
+        return e is not None and e.streaming.wait(timeout)
+
+    def wait_closed(self, url, timeout=10):
+        with self._lock:
+            e = self._entry(url)
+        return e is not None and e.closed.wait(timeout)
 
     def request_headers(self, url):
         with self._lock:

@@ -439,7 +439,9 @@ class DownloadTlsTest(unittest.TestCase):
         cls.wrong_name = LookerStub(tls=wrong_name, host_name="localhost").start()
         cls.untrusted = LookerStub(tls=untrusted, host_name="localhost").start()
         cls.plain = LookerStub(host_name="localhost").start()
-        cls.relay = Relay({"hub": {"download": {"allowed_hosts": ["localhost"], "ca_file": ca_file,
+        # The allowlist names each stand-in's port (a bare "localhost" would allow 443 only).
+        hosts = ["localhost:%d" % s.port for s in (cls.good, cls.wrong_name, cls.untrusted, cls.plain)]
+        cls.relay = Relay({"hub": {"download": {"allowed_hosts": hosts, "ca_file": ca_file,
                                                 "connect_timeout_ms": 5000, "timeout_ms": 10000}}},
                           segment_url=cls.segment.url).start()
 

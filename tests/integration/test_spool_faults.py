@@ -7,6 +7,8 @@
   with Retry-After and a clear message, /readyz stays green (the relay can still serve and
   drain; see the test), and nothing already accepted is lost: once Segment is back every event
   of every execute that got 200 arrives.
+- Low disk (spool.min_free_bytes above the free space of the spool's filesystem): new work gets
+  503 with Retry-After and says why; with the reserve lowered, the same work is accepted.
 """
 
 import hashlib
@@ -239,6 +241,11 @@ class FullSpoolTest(unittest.TestCase):
         status, st = relay.get_json("/status")
         self.assertEqual(status, 200)
         self.assertLessEqual(st["queue"]["bytes"], 1024 * 1024)
+        # The bound is on the files on disk, the WAL included, not only on the batch bytes.
+        self.assertLessEqual(st["queue"]["spool_file_bytes"], 1024 * 1024)
+        spool = relay.config["spool"]["path"]
+        on_disk = sum(os.path.getsize(spool + suffix) for suffix in ("", "-wal") if os.path.exists(spool + suffix))
+        self.assertLessEqual(on_disk, 1024 * 1024)
         self.assertEqual(st["queue"]["events"], len(accepted_users) + partial_rows)
         self.assertEqual(st["queue"]["spool_max_bytes"], 1024 * 1024)
 
@@ -259,6 +266,38 @@ class FullSpoolTest(unittest.TestCase):
         # Room again: new work is accepted.
         status, _, answer = execute(relay, payloads.rows_execute(200_000, 10, write_key=WRITE_KEY, plan_id=7))
         self.assertEqual(status, 200, answer)
+
+
+class LowDiskTest(unittest.TestCase):
+    def test_work_is_refused_while_free_space_is_below_the_reserve(self):
+        segment = SegmentStub(write_keys={WRITE_KEY}).start()
+        self.addCleanup(segment.stop)
+        relay = Relay({}, segment_url=segment.url)
+        self.addCleanup(relay.__exit__, None, None, None)
+        st = os.statvfs(relay.workdir)
+        free = st.f_bavail * st.f_frsize
+        relay.config["spool"]["min_free_bytes"] = free + (1 << 30)  # more than there is
+        relay.start()
+
+        body = payloads.rows_execute(0, 20, write_key=WRITE_KEY, plan_id=11)
+        status, headers, answer = execute(relay, body)
+        self.assertEqual(status, 503, answer)
+        self.assertRegex(headers.get("retry-after", ""), r"^[1-9]\d*$")
+        self.assertFalse(answer["looker"]["success"])
+        self.assertEqual(answer["looker"]["message"],
+                         "The relay's disk is nearly full (below spool.min_free_bytes), so the rest of the "
+                         "result was not accepted; retry later. No rows were accepted.")
+        self.assertEqual(relay.get_json("/status")[1]["queue"]["events"], 0)
+        self.assertEqual(segment.event_count(), 0)
+
+        # The reserve lowered (the operator freed space or resized): the same work is accepted.
+        self.assertEqual(relay.stop(), 0)
+        relay.config["spool"]["min_free_bytes"] = 0
+        relay.start()
+        status, _, answer = execute(relay, body)
+        self.assertEqual(status, 200, answer)
+        self.assertTrue(answer["looker"]["success"], answer)
+        self.assertTrue(segment.wait_for_events(20, timeout=30))
 
 
 if __name__ == "__main__":

@@ -78,16 +78,16 @@ TEST_CASE("Execute validation answers 404 with the hub's texts", "[action_routes
 
 TEST_CASE("Execute answers 503 with Retry-After when the spool is full", "[action_routes]") {
     Relay relay([](lsr::config::Config& c) {
-        c.spool.max_bytes = 4000;
-        c.segment.max_batch_events = 10;
+        c.spool.max_bytes = 1024 * 1024;  // the spool's files on disk
+        c.segment.max_batch_events = 100;
     });
-    auto ex = relay.call("/actions/segment_event/execute", execute_body(json_detail(200)),
+    auto ex = relay.call("/actions/segment_event/execute", execute_body(json_detail(10000)),
                          {{"Authorization", auth()}});
     CHECK(ex->status() == http::status::service_unavailable);
     CHECK(ex->retry_after() == "30");
     auto stats = relay.spool->stats();
     CHECK(stats.events > 0);
-    CHECK(stats.events < 200);
+    CHECK(stats.events < 10000);
     CHECK(ex->out().find(std::to_string(stats.events) +
                          " rows were accepted before that and will be delivered.") != std::string::npos);
 }

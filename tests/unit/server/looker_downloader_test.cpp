@@ -1,5 +1,6 @@
 #include "server/looker_downloader.hpp"
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
@@ -110,9 +111,12 @@ TEST_CASE("LookerDownloader checks the URL against the allowlist and scheme", "[
     REQUIRE(u);
     CHECK(u->tls);
     CHECK(u->host == "looker.example.com");
-    CHECK(u->port == "443");
+    CHECK(u->port == 443);
     CHECK(u->target == "/download/abc?x=1");
-    CHECK(LookerDownloader::check_url("https://a.cloud.looker.com:19999/x", cfg, err)->port == "19999");
+    CHECK_FALSE(
+        LookerDownloader::check_url("https://a.cloud.looker.com:19999/x", cfg, err));  // port not listed
+    cfg.allowed_hosts.push_back("*.cloud.looker.com:19999");
+    CHECK(LookerDownloader::check_url("https://a.cloud.looker.com:19999/x", cfg, err)->port == 19999);
     CHECK_FALSE(LookerDownloader::check_url("https://cloud.looker.com/x", cfg, err));
     CHECK_FALSE(LookerDownloader::check_url("https://evil.com/x", cfg, err));
     CHECK(err.find("not in hub.download.allowed_hosts") != std::string::npos);
@@ -255,4 +259,73 @@ TEST_CASE("LookerDownloader reads a body that ends with the connection", "[looke
     auto r = download(loopback_cfg(), server.url("/eof"));
     CHECK(r.outcome.ok);
     CHECK(r.body == "until the end");
+}
+
+TEST_CASE("LookerDownloader refuses a URL with CR LF without connecting", "[looker_downloader]") {
+    asio::io_context io;
+    tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const auto port = std::to_string(a.local_endpoint().port());
+    a.non_blocking(true);
+    auto r = download(loopback_cfg(), "http://127.0.0.1:" + port + "/x HTTP/1.1\r\nX-Injected: 1\r\nX: y");
+    CHECK_FALSE(r.outcome.ok);
+    CHECK(r.outcome.error == "The download_url contains a space.");
+    r = download(loopback_cfg(), "http://127.0.0.1:" + port + "/x\r\nX-Injected: 1");
+    CHECK(r.outcome.error == "The download_url contains a control character.");
+    boost::system::error_code ec;
+    tcp::socket s(io);
+    a.accept(s, ec);
+    CHECK(ec == asio::error::would_block);  // nobody connected
+}
+
+TEST_CASE("LookerDownloader hands over what arrived before the rest comes", "[looker_downloader]") {
+    asio::io_context sio;
+    tcp::acceptor acceptor(sio, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const auto port = acceptor.local_endpoint().port();
+    std::atomic<bool> rest_sent{false};
+    std::promise<void> first_seen;
+    auto first_seen_f = first_seen.get_future();
+    std::thread server([&] {
+        boost::system::error_code ec;
+        tcp::socket s(sio);
+        acceptor.accept(s, ec);
+        if (ec) return;
+        asio::streambuf buf;
+        asio::read_until(s, buf, "\r\n\r\n", ec);
+        asio::write(s, asio::buffer(std::string("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello")), ec);
+        // The rest only once the first part was handed over (or after a generous wait).
+        first_seen_f.wait_for(std::chrono::seconds(5));
+        rest_sent = true;
+        asio::write(s, asio::buffer(std::string("world")), ec);
+        s.shutdown(tcp::socket::shutdown_both, ec);
+    });
+    asio::io_context io;
+    auto work = asio::make_work_guard(io);
+    std::thread t([&] { io.run(); });
+    std::promise<DownloadOutcome> done;
+    std::string body;
+    bool first_before_rest = false;
+    int chunks = 0;
+    const auto cfg = loopback_cfg();  // the downloader keeps a reference
+    auto d = LookerDownloader::create(io, cfg, nullptr);
+    d->start(
+        "http://127.0.0.1:" + std::to_string(port) + "/slow",
+        [&](std::string_view chunk, LookerDownloader::Resume resume) {
+            if (chunks++ == 0) {
+                first_before_rest = !rest_sent.load();
+                first_seen.set_value();
+            }
+            body.append(chunk);
+            resume(true);
+        },
+        [&](DownloadOutcome o) { done.set_value(std::move(o)); });
+    auto f = done.get_future();
+    REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    auto outcome = f.get();
+    work.reset();
+    io.stop();
+    t.join();
+    server.join();
+    CHECK(outcome.ok);
+    CHECK(body == "helloworld");
+    CHECK(first_before_rest);
 }
