@@ -3,31 +3,13 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/text.hpp"
 #include "server/spool.hpp"
 #include "server/write_key_queue.hpp"
 
 namespace lsr::server {
 
 namespace {
-
-void append_json_string(std::string& out, std::string_view s) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    out += '"';
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (u < 0x20) {
-            out += "\\u00";
-            out += kHex[u >> 4];
-            out += kHex[u & 0xf];
-        } else {
-            out += c;
-        }
-    }
-    out += '"';
-}
 
 const char* boolean(bool b) {
     return b ? "true" : "false";
@@ -43,7 +25,7 @@ void DeliveryStatus::publish(const Overview& o, const std::vector<const WriteKey
     out += boolean(o.stopping);
     out += ",\"in_flight\":" + std::to_string(o.in_flight);
     out += ",\"endpoint\":";
-    append_json_string(out, o.endpoint);
+    core::append_json_string(out, o.endpoint);
     out += ",\"spool\":{\"batches\":" + std::to_string(st.batches) +
            ",\"events\":" + std::to_string(st.events) + ",\"bytes\":" + std::to_string(st.bytes) +
            ",\"dead_letters\":" + std::to_string(st.dead_letters) + ",\"oldest_event_age_s\":" +
@@ -59,7 +41,7 @@ void DeliveryStatus::publish(const Overview& o, const std::vector<const WriteKey
         }
         first = false;
         out += "{\"key\":";
-        append_json_string(out, WriteKeyQueue::short_key(s.write_key()));
+        core::append_json_string(out, WriteKeyQueue::short_key(s.write_key()));
         out += ",\"due\":";
         out += boolean(s.next_due_ms() <= t);
         out += ",\"next_attempt_ms\":" + (s.next_due_ms() == WriteKeyQueue::kNever
@@ -75,7 +57,7 @@ void DeliveryStatus::publish(const Overview& o, const std::vector<const WriteKey
         out += ",\"failed_attempts\":" + std::to_string(s.failed_attempts);
         out += ",\"dead_lettered_batches\":" + std::to_string(s.dead_lettered_batches);
         out += ",\"last_error\":";
-        append_json_string(out, s.last_error);
+        core::append_json_string(out, s.last_error);
         out += '}';
     }
     out += "]}";

@@ -1,5 +1,6 @@
 #include "server/request_gate.hpp"
 
+#include "core/text.hpp"
 #include "server/request_framing.hpp"
 
 namespace lsr::server {
@@ -17,12 +18,9 @@ GateOutcome refuse(unsigned status, std::string_view message, bool close) {
 }  // namespace
 
 std::string error_json(std::string_view message) {
-    std::string out = R"({"success":false,"error":")";
-    for (char c : message) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    out += "\"}";
+    std::string out = R"({"success":false,"error":)";
+    core::append_json_string(out, message);  // valid UTF-8 and escaped, whatever the message holds
+    out += '}';
     return out;
 }
 

@@ -6,12 +6,14 @@ listener on another port 0), reads the JSON log lines from stdout and learns bot
 the "listening" line (relay.port, relay.admin_port). Every wait is bounded.
 """
 
+import atexit
 import http.client
 import json
 import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -23,6 +25,28 @@ BINARY = os.environ.get(
 DATA_DIR = os.environ.get("LSR_TEST_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "data"))
 
 HUB_SECRET = "integration-test-secret"
+
+# A sanitizer build (ASan, UBSan, TSan) reports on stderr. A report seen from any relay or
+# subcommand fails the whole test file at exit, even when the test itself passed (a race at
+# shutdown, a leak at exit).
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
+                     "runtime error:")
+SANITIZER_REPORTS = []
+
+
+def note_sanitizer_report(text, origin):
+    if any(m in text for m in SANITIZER_MARKERS):
+        SANITIZER_REPORTS.append("%s: %s" % (origin, text.strip()[:2000]))
+
+
+def _fail_on_sanitizer_reports():
+    if SANITIZER_REPORTS:
+        sys.stderr.write("\nsanitizer reports from the binary under test:\n%s\n" % "\n".join(SANITIZER_REPORTS))
+        sys.stderr.flush()
+        os._exit(1)
+
+
+atexit.register(_fail_on_sanitizer_reports)
 
 
 def deep_merge(base, extra):
@@ -39,7 +63,7 @@ def run_binary(args, env=None, timeout=30, stdin_data=None):
     """Runs a subcommand to completion; returns CompletedProcess (text mode)."""
     full_env = dict(os.environ)
     full_env.update(env or {})
-    return subprocess.run(
+    done = subprocess.run(
         [BINARY] + list(args),
         input=stdin_data,
         capture_output=True,
@@ -47,6 +71,8 @@ def run_binary(args, env=None, timeout=30, stdin_data=None):
         timeout=timeout,
         env=full_env,
     )
+    note_sanitizer_report(done.stderr or "", " ".join(args[:2]))
+    return done
 
 
 class Relay:
@@ -140,8 +166,10 @@ class Relay:
     def _read_stderr(self, proc):
         try:
             for raw in proc.stderr:
+                line = raw.decode("utf-8", "replace")
+                note_sanitizer_report(line, "relay in " + self.workdir)
                 with self._lock:
-                    self.stderr_lines.append(raw.decode("utf-8", "replace"))
+                    self.stderr_lines.append(line)
         except (ValueError, OSError):
             pass
 
