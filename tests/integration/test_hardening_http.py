@@ -1,4 +1,4 @@
-"""The inbound HTTP server's defences (issue 8, points 3, 4, 5 and 13), against the real binary:
+"""The inbound HTTP server's defences, against the real binary:
 every byte a request can make the relay hold is bounded before routing; Transfer-Encoding that
 could smuggle a second request is refused; slow clients are cut by a minimum receive rate;
 bodies on routes that take none are refused unread; idle and unauthenticated connections make

@@ -1,4 +1,4 @@
-"""What the relay accepts and how it answers (issue 8 points 1, 2, 8, 9, 10), on the real
+"""What the relay accepts and how it answers, on the real
 binary: write keys Segment could not accept are refused at intake and never spooled; JSON
 nested beyond the limit is a 400 on every route and the relay lives on; a result that is not
 a result is an error; every answer and log line is valid UTF-8; `preview` and `serve` say the

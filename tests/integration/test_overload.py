@@ -1,4 +1,4 @@
-"""Point 4 of issue 8 as figures: while one unauthenticated client attacks the listener's
+"""Overload as figures: while one unauthenticated client attacks the listener's
 connection budget, legitimate executes (one every 2 s) still succeed (at least 95%) and the
 admin listener's /healthz always answers. Three attacks, each for LSR_OVERLOAD_SECONDS
 (default 60): slow bodies dribbling a byte every 5 s, idle keep-alive connections, and

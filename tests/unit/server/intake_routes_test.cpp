@@ -1,4 +1,4 @@
-// What the relay accepts and how it answers (issue 8, points 1, 2, 8, 9): write keys checked
+// What the relay accepts and how it answers: write keys checked
 // at intake, JSON depth bounded on every route, results without rows refused, answers
 // always valid UTF-8.
 #include "core/event_validator.hpp"
