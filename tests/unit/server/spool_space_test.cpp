@@ -66,7 +66,8 @@ TEST_CASE("SpoolSpace keeps a batch's last error short, whole characters only", 
     CHECK(SpoolSpace::clip_error(ascii).size() == SpoolSpace::kErrorBytes);
     std::string accents;
     while (accents.size() < 1000) accents += "\xc3\xa9";  // é, two bytes
-    const auto clipped = SpoolSpace::clip_error(std::string(1, 'x') + accents);
+    const std::string error = std::string(1, 'x') + accents;  // clip_error views into it
+    const auto clipped = SpoolSpace::clip_error(error);
     CHECK(clipped.size() <= SpoolSpace::kErrorBytes);
     CHECK((static_cast<unsigned char>(clipped.back()) == 0xa9));  // ends after a whole character
 }
