@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "core/download_url.hpp"
 #include "core/write_key_rule.hpp"
 
 namespace lsr::config {
@@ -77,6 +78,17 @@ void ConfigValidator::validate(const Config& c, const KeyLocations& where, std::
 
     k.require(is_http_url(c.hub.base_url), "hub.base_url",
               "hub.base_url must start with http:// or https://");
+    // An allowlist entry is "host", "host:port", "[v6]:port" or "*.domain[:port]": read as the
+    // authority of a URL, by the same parser that checks a download_url.
+    for (const auto& entry : c.hub.download.allowed_hosts) {
+        const std::string_view host = std::string_view(entry).substr(entry.rfind("*.", 0) == 0 ? 2 : 0);
+        std::string error;
+        const bool plain = !host.empty() && host.find_first_of("/?#@") == std::string_view::npos;
+        k.require(plain && core::DownloadUrl::parse("https://" + std::string(host) + "/", error).has_value(),
+                  "hub.download.allowed_hosts",
+                  "hub.download.allowed_hosts: \"" + entry +
+                      "\" is not host, host:port, [v6]:port or *.domain (no scheme, path or credentials)");
+    }
     static const std::set<std::string> actions = {"segment_event", "segment_track", "segment_group"};
     for (const auto& a : c.hub.actions)
         k.require(
