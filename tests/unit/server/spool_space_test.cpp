@@ -65,7 +65,7 @@ TEST_CASE("SpoolSpace keeps a batch's last error short, whole characters only", 
     const std::string ascii(1000, 'e');
     CHECK(SpoolSpace::clip_error(ascii).size() == SpoolSpace::kErrorBytes);
     std::string accents;
-    while (accents.size() < 1000) accents += "\xc3\xa9";  // é, two bytes
+    while (accents.size() < 1000) accents += "\xc3\xa9";      // é, two bytes
     const std::string error = std::string(1, 'x') + accents;  // clip_error views into it
     const auto clipped = SpoolSpace::clip_error(error);
     CHECK(clipped.size() <= SpoolSpace::kErrorBytes);
