@@ -103,6 +103,7 @@ class Relay:
         # the relay's own command line is appended to it.
         self.command_prefix = list(command_prefix or [])
         self.logs = []
+        self.raw_lines = []
         self.stderr_lines = []
         self._lock = threading.Lock()
         self._listening = threading.Event()
@@ -149,6 +150,8 @@ class Relay:
 
     def _read_lines(self, proc):
         for raw in proc.stdout:
+            with self._lock:
+                self.raw_lines.append(raw)  # the bytes as the binary wrote them
             line = raw.decode("utf-8", "replace").strip()
             if not line:
                 continue

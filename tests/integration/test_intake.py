@@ -17,31 +17,6 @@ WRITE_KEY = "wk_intake"
 HUGE_KEY = "k" * 49_200
 
 
-class RawRelay(Relay):
-    """A Relay that also keeps every stdout line as the raw bytes the binary wrote."""
-
-    def __init__(self, *a, **kw):
-        super().__init__(*a, **kw)
-        self.raw_lines = []
-
-    def _read_lines(self, proc):
-        for raw in proc.stdout:
-            with self._lock:
-                self.raw_lines.append(raw)
-            line = raw.decode("utf-8", "replace").strip()
-            if not line:
-                continue
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                entry = {"msg": "<not json>", "raw": line}
-            with self._lock:
-                self.logs.append(entry)
-            if entry.get("msg") == "listening" and proc is self.proc:
-                self.port = int(entry["port"])
-                self._listening.set()
-
-
 def json_detail(rows, fields=True):
     doc = {"ran_at": "2026-11-30T10:00:00+00:00"}
     if fields:  # before data, as Looker sends it
@@ -72,7 +47,7 @@ class IntakeCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.segment = SegmentStub(write_keys={WRITE_KEY}).start()
-        cls.relay = RawRelay({"mapping": {"mode": cls.mode}}, segment_url=cls.segment.url).start()
+        cls.relay = Relay({"mapping": {"mode": cls.mode}}, segment_url=cls.segment.url).start()
 
     @classmethod
     def tearDownClass(cls):
