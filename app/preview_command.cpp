@@ -12,12 +12,12 @@
 #include <string>
 
 #include "config/config_loader.hpp"
-#include "core/attachment_decoder.hpp"
-#include "core/call_type.hpp"
-#include "core/execute_answer.hpp"
-#include "core/execute_payload_scanner.hpp"
-#include "core/result_format.hpp"
-#include "core/result_mapper.hpp"
+#include "core/hub/execute_answer.hpp"
+#include "core/hub/execute_payload_scanner.hpp"
+#include "core/mapping/attachment_decoder.hpp"
+#include "core/mapping/call_type.hpp"
+#include "core/mapping/result_format.hpp"
+#include "core/mapping/result_mapper.hpp"
 
 namespace lsr::app {
 namespace {
@@ -32,7 +32,7 @@ constexpr const char* kUsage =
 
 struct PreviewArgs {
     std::string config_file;
-    std::optional<config::MappingMode> mode;
+    std::optional<core::MappingMode> mode;
     std::optional<core::CallType> call;
     std::optional<std::string> event;
     std::optional<core::ResultFormat> format;
@@ -60,9 +60,9 @@ std::string parse_args(const std::vector<std::string>& args, PreviewArgs& out) {
         } else if (a == "--mode") {
             if (!value(v)) return "--mode needs hub or default";
             if (v == "hub") {
-                out.mode = config::MappingMode::hub;
+                out.mode = core::MappingMode::hub;
             } else if (v == "default" || v == "standard") {
-                out.mode = config::MappingMode::standard;
+                out.mode = core::MappingMode::standard;
             } else {
                 return "unknown mode " + v;
             }

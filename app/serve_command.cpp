@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "app/config_arg.hpp"
-#include "server/relay_app.hpp"
+#include "server/service/relay_app.hpp"
 
 namespace lsr::app {
 

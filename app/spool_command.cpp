@@ -17,8 +17,8 @@
 
 #include "config/config_loader.hpp"
 #include "core/text.hpp"
-#include "server/spool.hpp"
-#include "server/spool_salvage.hpp"
+#include "server/storage/spool.hpp"
+#include "server/storage/spool_salvage.hpp"
 
 namespace lsr::app {
 
@@ -220,7 +220,7 @@ std::unique_ptr<server::Spool> open_spool(const config::SpoolConfig& cfg, bool c
     server::SpoolOpenOptions options;
     options.create = create;
     // The tools work beside a running relay: they never take the relay's lock (see
-    // server/spool.hpp for what is safe while it runs).
+    // server/storage/spool.hpp for what is safe while it runs).
     options.exclusive = false;
     std::error_code ec;
     std::string message;

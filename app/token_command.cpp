@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "config/config_loader.hpp"
-#include "core/hub_token.hpp"
+#include "core/hub/hub_token.hpp"
 
 namespace lsr::app {
 

@@ -18,9 +18,9 @@
 #include <thread>
 #include <vector>
 
-#include "server/delivery_dispatcher.hpp"
-#include "server/logger.hpp"
-#include "server/spool.hpp"
+#include "server/delivery/delivery_dispatcher.hpp"
+#include "server/net/logger.hpp"
+#include "server/storage/spool.hpp"
 
 namespace {
 

@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "core/batch_builder.hpp"
-#include "core/result_mapper.hpp"
+#include "core/delivery/batch_builder.hpp"
+#include "core/mapping/result_mapper.hpp"
 
 namespace {
 
@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
     const bool generate_only = argc > 3 && std::string(argv[3]) == "generate-only";  // the input's own cost
 
     lsr::core::MapperOptions options;
-    options.mapping.mode = hub ? lsr::config::MappingMode::hub : lsr::config::MappingMode::standard;
+    options.mapping.mode = hub ? lsr::core::MappingMode::hub : lsr::core::MappingMode::standard;
     options.plan_id = "bench-plan";
     options.run_id = "bench-run";
     options.received_at_ms = 1796108122123;

@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "server/spool.hpp"
+#include "server/storage/spool.hpp"
 
 namespace {
 

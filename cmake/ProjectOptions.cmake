@@ -51,3 +51,9 @@ function(lsr_add_library name)
   target_link_libraries(${name} PRIVATE lsr_options lsr_warnings)
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
 endfunction()
+
+# Helper: the libraries that use Asio and Beast share one precompiled header.
+function(lsr_use_asio_pch name)
+  target_precompile_headers(${name} PRIVATE
+    <boost/asio.hpp> <boost/beast/core.hpp> <boost/beast/http.hpp>)
+endfunction()

@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "core/delivery/retry_settings.hpp"
+#include "core/mapping/mapping_settings.hpp"
+
 namespace lsr::config {
 
 struct ListenerLimits {
@@ -69,27 +72,6 @@ struct HubConfig {
     DownloadConfig download;
 };
 
-enum class MappingMode { standard, hub };
-enum class TraitNaming { short_name, label };  // users.sessions_count -> sessions_count | "sessions count"
-
-struct IdentityColumns {  // for formats without tags (csv, txt, json) and plain webhooks
-    std::string user_id;
-    std::string anonymous_id;
-    std::string email;
-    std::string group_id;
-};
-
-struct MappingConfig {
-    MappingMode mode = MappingMode::standard;
-    TraitNaming trait_naming = TraitNaming::short_name;
-    std::map<std::string, std::string> rename;  // field name -> trait key
-    bool send_nulls = false;
-    std::vector<std::string> destinations;      // destination readiness checks
-    bool disable_unready_destinations = false;  // integrations: {"X": false}
-    IdentityColumns identity;                   // fallback when fields carry no tags
-    std::uint32_t max_reasons_reported = 5;
-};
-
 struct WebhookRoute {
     std::string path;               // e.g. /webhooks/marketing
     std::string token;              // X-Looker-Webhook-Token; RELAY_WEBHOOK_TOKEN_<NAME>
@@ -97,14 +79,7 @@ struct WebhookRoute {
     std::string write_key;          // RELAY_WEBHOOK_WRITE_KEY_<NAME>
     std::string call = "identify";  // identify | track | group
     std::string event;              // track only
-    IdentityColumns identity;
-};
-
-struct RetryConfig {
-    std::uint32_t base_delay_ms = 500;
-    std::uint32_t max_delay_ms = 60'000;
-    std::uint32_t retry_after_cap_ms = 300'000;
-    std::uint32_t give_up_after_s = 12 * 3600;  // age of a batch before it is dead-lettered
+    core::IdentityColumns identity;
 };
 
 struct WriteKeyLimits {
@@ -125,7 +100,7 @@ struct SegmentConfig {
     std::uint32_t request_timeout_ms = 30'000;
     std::uint32_t max_connections = 16;  // to Segment, over all write keys
     std::string ca_file;                 // empty: system store
-    RetryConfig retry;
+    core::RetrySettings retry;
     WriteKeyLimits per_write_key;
 };
 
@@ -152,7 +127,7 @@ struct LogConfig {
 struct Config {
     ServerConfig server;
     HubConfig hub;
-    MappingConfig mapping;
+    core::MappingSettings mapping;
     std::vector<WebhookRoute> webhooks;
     SegmentConfig segment;
     DeliveryConfig delivery;

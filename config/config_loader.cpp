@@ -23,7 +23,7 @@ std::string ConfigProblem::to_string() const {
 
 namespace {
 
-void read_identity(YamlReader& r, const YAML::Node& n, const std::string& path, IdentityColumns& id) {
+void read_identity(YamlReader& r, const YAML::Node& n, const std::string& path, core::IdentityColumns& id) {
     r.object(n, path, {"user_id", "anonymous_id", "email", "group_id"});
     r.str(n, path, "user_id", id.user_id);
     r.str(n, path, "anonymous_id", id.anonymous_id);
@@ -101,7 +101,7 @@ void read_hub(YamlReader& r, const YAML::Node& n, HubConfig& h) {
     }
 }
 
-void read_mapping(YamlReader& r, const YAML::Node& n, MappingConfig& m) {
+void read_mapping(YamlReader& r, const YAML::Node& n, core::MappingSettings& m) {
     if (!r.object(n, "mapping",
                   {"mode", "trait_naming", "rename", "send_nulls", "destinations",
                    "disable_unready_destinations", "identity", "max_reasons_reported"}))
@@ -109,18 +109,18 @@ void read_mapping(YamlReader& r, const YAML::Node& n, MappingConfig& m) {
     std::string mode;
     if (r.str(n, "mapping", "mode", mode)) {
         if (mode == "default" || mode == "standard")
-            m.mode = MappingMode::standard;
+            m.mode = core::MappingMode::standard;
         else if (mode == "hub")
-            m.mode = MappingMode::hub;
+            m.mode = core::MappingMode::hub;
         else
             r.problem(n["mode"], "mapping.mode must be \"default\" or \"hub\", not \"" + mode + "\"");
     }
     std::string naming;
     if (r.str(n, "mapping", "trait_naming", naming)) {
         if (naming == "short_name")
-            m.trait_naming = TraitNaming::short_name;
+            m.trait_naming = core::TraitNaming::short_name;
         else if (naming == "label")
-            m.trait_naming = TraitNaming::label;
+            m.trait_naming = core::TraitNaming::label;
         else
             r.problem(n["trait_naming"],
                       "mapping.trait_naming must be \"short_name\" or \"label\", not \"" + naming + "\"");

@@ -2,8 +2,8 @@
 
 #include <set>
 
-#include "core/download_url.hpp"
-#include "core/write_key_rule.hpp"
+#include "core/delivery/write_key_rule.hpp"
+#include "core/hub/download_url.hpp"
 
 namespace lsr::config {
 

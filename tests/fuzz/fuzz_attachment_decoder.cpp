@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/attachment_decoder.hpp"
+#include "core/mapping/attachment_decoder.hpp"
 
 namespace {
 

@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
-#include "server/router.hpp"
+#include "server/http/router.hpp"
 
 namespace {
 

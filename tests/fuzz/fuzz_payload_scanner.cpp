@@ -5,9 +5,9 @@
 #include <string>
 #include <string_view>
 
-#include "core/attachment_decoder.hpp"
-#include "core/execute_payload_scanner.hpp"
-#include "core/result_mapper.hpp"
+#include "core/hub/execute_payload_scanner.hpp"
+#include "core/mapping/attachment_decoder.hpp"
+#include "core/mapping/result_mapper.hpp"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/result_mapper.hpp"
+#include "core/mapping/result_mapper.hpp"
 
 namespace {
 
@@ -60,11 +60,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                           lsr::core::ResultFormat::txt};
     const auto format = *(formats.begin() + data[0] % formats.size());
     lsr::core::MapperOptions options;
-    options.mapping.mode =
-        (data[0] & 0x10) ? lsr::config::MappingMode::hub : lsr::config::MappingMode::standard;
+    options.mapping.mode = (data[0] & 0x10) ? lsr::core::MappingMode::hub : lsr::core::MappingMode::standard;
     options.mapping.send_nulls = data[0] & 0x20;
     options.mapping.trait_naming =
-        (data[0] & 0x40) ? lsr::config::TraitNaming::label : lsr::config::TraitNaming::short_name;
+        (data[0] & 0x40) ? lsr::core::TraitNaming::label : lsr::core::TraitNaming::short_name;
     options.mapping.destinations = {"zendesk", "amplitude", "totango"};
     options.mapping.disable_unready_destinations = data[0] & 0x80;
     options.mapping.identity.user_id = "id";

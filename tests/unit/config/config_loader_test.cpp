@@ -48,7 +48,7 @@ webhooks:
     CHECK(r.config.server.listen_host == "0.0.0.0");
     CHECK(r.config.server.listen_port == 9090);
     CHECK(r.config.server.io_threads == 4);
-    CHECK(r.config.mapping.mode == lsr::config::MappingMode::hub);
+    CHECK(r.config.mapping.mode == lsr::core::MappingMode::hub);
     CHECK(r.config.mapping.rename.at("users.sessions_count") == "logins");
     CHECK(r.config.mapping.destinations.size() == 2);
     CHECK(r.config.segment.per_write_key.requests_per_second == Approx(12.5));

@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "core/event_validator.hpp"
+#include "core/mapping/event_validator.hpp"
 
 using lsr::core::EventValidator;
 using lsr::core::JsonOut;

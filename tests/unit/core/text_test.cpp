@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "core/event_validator.hpp"
+#include "core/mapping/event_validator.hpp"
 
 using lsr::core::EventValidator;
 using lsr::core::json_string;

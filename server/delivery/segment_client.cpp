@@ -1,0 +1,292 @@
+#include "server/delivery/segment_client.hpp"
+
+#include <zlib.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <chrono>
+#include <ctime>
+#include <stdexcept>
+#include <utility>
+
+#include "core/delivery/batch_envelope.hpp"
+#include "core/iso_time.hpp"
+
+namespace lsr::server {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+#ifndef LSR_VERSION
+#define LSR_VERSION "0.0.0"
+#endif
+
+namespace {
+
+std::int64_t system_now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string user_agent() {
+    std::string ua;
+    ua.reserve(48);
+    ua.append("looker-segment-relay/");
+    ua.append(LSR_VERSION);
+    return ua;
+}
+
+}  // namespace
+
+SegmentClient::SegmentClient(asio::io_context& io, const config::SegmentConfig& cfg)
+    : io_(io), cfg_(cfg), user_agent_(user_agent()), wall_clock_(system_now_ms) {
+    std::string error;
+    auto ep = SegmentEndpoint::from_config(cfg, error);
+    if (!ep) {
+        throw std::runtime_error(error);
+    }
+    endpoint_ = std::move(*ep);
+    if (endpoint_.tls()) {
+        tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+        tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                          asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                          asio::ssl::context::no_tlsv1_1);
+        tls_->set_verify_mode(asio::ssl::verify_peer);
+        boost::system::error_code ec;
+        if (!cfg.ca_file.empty()) {
+            tls_->load_verify_file(cfg.ca_file, ec);
+            if (ec) {
+                throw std::runtime_error("segment.ca_file '" + cfg.ca_file +
+                                         "' could not be loaded: " + ec.message());
+            }
+        } else {
+            tls_->set_default_verify_paths(ec);
+            if (ec) {
+                throw std::runtime_error("the system certificate store could not be loaded: " + ec.message());
+            }
+        }
+    }
+}
+
+SegmentClient::~SegmentClient() {
+    shutdown();
+}
+
+std::size_t SegmentClient::open_connections() {
+    std::lock_guard lock(mutex_);
+    return all_.size();
+}
+
+void SegmentClient::send(SegmentSend request, Handler handler) {
+    std::shared_ptr<SegmentConnection> conn;
+    {
+        std::lock_guard lock(mutex_);
+        if (shut_down_) {
+            asio::post(io_, [h = std::move(handler)] {
+                SegmentResponse r;
+                r.ec = asio::error::operation_aborted;
+                r.error = "client shut down";
+                h(std::move(r));
+            });
+            return;
+        }
+        if (!idle_.empty()) {
+            conn = std::move(idle_.back());  // most recently used: most likely still open
+            idle_.pop_back();
+        } else if (all_.size() < std::max<std::uint32_t>(cfg_.max_connections, 1)) {
+            conn = std::make_shared<SegmentConnection>(io_, tls_.get(), endpoint_, cfg_.connect_timeout_ms,
+                                                       cfg_.request_timeout_ms);
+            all_.push_back(conn);
+        } else {
+            waiting_.push_back(Pending{std::move(request), std::move(handler)});
+            return;
+        }
+    }
+    dispatch(std::move(conn), std::move(request), std::move(handler));
+}
+
+void SegmentClient::dispatch(std::shared_ptr<SegmentConnection> conn, SegmentSend request, Handler handler) {
+    // Envelope and gzip (milliseconds for a full batch) run on the connection's strand, so
+    // requests are prepared in parallel on the io threads, not on the caller's strand.
+    auto ex = conn->executor();
+    asio::post(
+        ex, [this, conn = std::move(conn), request = std::move(request), h = std::move(handler)]() mutable {
+            prepare_and_send(std::move(conn), std::move(request), std::move(h));
+        });
+}
+
+void SegmentClient::prepare_and_send(std::shared_ptr<SegmentConnection> conn, SegmentSend request,
+                                     Handler handler) {
+    SegmentConnection::Request req;
+    std::size_t wire_bytes = 0;
+    bool gzipped = false;
+    try {
+        req = build_request(std::move(request), gzipped);
+        wire_bytes = req.body().size();
+    } catch (const std::exception& e) {
+        return fail_locally(std::move(conn), std::move(handler),
+                            std::string("the request could not be built: ") + e.what());
+    } catch (...) {
+        return fail_locally(std::move(conn), std::move(handler),
+                            "the request could not be built: unknown exception");
+    }
+    // Called exactly once: by the connection, or here if handing the request over throws.
+    auto once = std::make_shared<Handler>(std::move(handler));
+    try {
+        conn->async_send(std::move(req), [this, conn, wire_bytes, gzipped, once](SegmentResponse r) {
+            r.request_bytes = wire_bytes;
+            r.gzipped = gzipped;
+            release(conn);
+            if (auto h = std::exchange(*once, nullptr)) {
+                h(std::move(r));
+            }
+        });
+    } catch (const std::exception& e) {
+        if (auto h = std::exchange(*once, nullptr)) {
+            fail_locally(std::move(conn), std::move(h),
+                         std::string("the request could not be sent: ") + e.what());
+        }
+    }
+}
+
+void SegmentClient::fail_locally(std::shared_ptr<SegmentConnection> conn, Handler handler,
+                                 const std::string& why) {
+    release(std::move(conn));
+    SegmentResponse r;
+    r.local = true;
+    r.error = why;
+    handler(std::move(r));
+}
+
+SegmentConnection::Request SegmentClient::build_request(SegmentSend request, bool& gzipped) const {
+    // The envelope is built now, when a connection is ready, so sentAt is the attempt's time.
+    std::string body = envelope(request.body, iso8601_ms(wall_clock_()), request.write_key);
+    request.body.clear();
+    request.body.shrink_to_fit();
+    SegmentConnection::Request req{http::verb::post, endpoint_.batch_target(), 11};
+    req.set(http::field::content_type, "application/json");
+    req.set(http::field::authorization, basic_auth(request.write_key));
+    req.set(http::field::user_agent, user_agent_);
+    req.set(http::field::accept, "application/json");
+    if (request.retry_count > 0) {
+        req.set("X-Retry-Count", std::to_string(request.retry_count));
+    }
+    gzipped = false;
+    if (body.size() > cfg_.gzip_min_bytes) {
+        std::string compressed;
+        if (gzip(body, compressed)) {
+            req.set(http::field::content_encoding, "gzip");
+            body = std::move(compressed);
+            gzipped = true;
+        }
+    }
+    req.body() = std::move(body);
+    return req;
+}
+
+void SegmentClient::release(std::shared_ptr<SegmentConnection> conn) {
+    Pending next;
+    {
+        std::lock_guard lock(mutex_);
+        if (shut_down_) {
+            conn->close();
+            return;
+        }
+        if (waiting_.empty()) {
+            idle_.push_back(std::move(conn));
+            return;
+        }
+        next = std::move(waiting_.front());
+        waiting_.pop_front();
+    }
+    dispatch(std::move(conn), std::move(next.request), std::move(next.handler));  // posts: not inline
+}
+
+void SegmentClient::shutdown() {
+    std::deque<Pending> waiting;
+    std::vector<std::shared_ptr<SegmentConnection>> idle;
+    {
+        std::lock_guard lock(mutex_);
+        shut_down_ = true;
+        waiting.swap(waiting_);
+        idle.swap(idle_);
+    }
+    for (auto& c : idle) {
+        c->close();
+    }
+    for (auto& p : waiting) {
+        asio::post(io_, [h = std::move(p.handler)] {
+            SegmentResponse r;
+            r.ec = asio::error::operation_aborted;
+            r.error = "client shut down";
+            h(std::move(r));
+        });
+    }
+}
+
+std::string SegmentClient::envelope(const std::string& body, std::string_view sent_at,
+                                    std::string_view write_key) {
+    return core::BatchEnvelope::build(body, sent_at, write_key);
+}
+
+std::string SegmentClient::basic_auth(std::string_view write_key) {
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string in(write_key);
+    in += ':';
+    std::string out = "Basic ";
+    std::size_t i = 0;
+    for (; i + 3 <= in.size(); i += 3) {
+        const std::uint32_t n = (static_cast<unsigned char>(in[i]) << 16) |
+                                (static_cast<unsigned char>(in[i + 1]) << 8) |
+                                static_cast<unsigned char>(in[i + 2]);
+        out += kAlphabet[(n >> 18) & 63];
+        out += kAlphabet[(n >> 12) & 63];
+        out += kAlphabet[(n >> 6) & 63];
+        out += kAlphabet[n & 63];
+    }
+    const std::size_t rest = in.size() - i;
+    if (rest == 1) {
+        const std::uint32_t n = static_cast<unsigned char>(in[i]) << 16;
+        out += kAlphabet[(n >> 18) & 63];
+        out += kAlphabet[(n >> 12) & 63];
+        out += "==";
+    } else if (rest == 2) {
+        const std::uint32_t n =
+            (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+        out += kAlphabet[(n >> 18) & 63];
+        out += kAlphabet[(n >> 12) & 63];
+        out += kAlphabet[(n >> 6) & 63];
+        out += '=';
+    }
+    return out;
+}
+
+std::string SegmentClient::iso8601_ms(std::int64_t epoch_ms) {
+    return core::format_iso8601_ms(epoch_ms);
+}
+
+bool SegmentClient::gzip(const std::string& in, std::string& out) {
+    z_stream zs{};
+    // Level 1: JSON still shrinks several-fold, at a fraction of the default level's CPU.
+    if (deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        return false;
+    }
+    out.resize(deflateBound(&zs, static_cast<uLong>(in.size())));
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs.avail_in = static_cast<uInt>(in.size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    const int rc = deflate(&zs, Z_FINISH);
+    const auto produced = zs.total_out;
+    deflateEnd(&zs);
+    if (rc != Z_STREAM_END) {
+        return false;
+    }
+    out.resize(produced);
+    return true;
+}
+
+}  // namespace lsr::server

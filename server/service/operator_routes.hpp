@@ -1,0 +1,15 @@
+// GET /healthz (alive), /readyz (can accept work), /status (version, uptime, queues),
+// /metrics (Prometheus text). The same routes on every router given (the main listener and the
+// admin listener), with one spool probe between them.
+#pragma once
+
+#include <initializer_list>
+
+#include "server/http/router.hpp"
+#include "server/service/service_context.hpp"
+
+namespace lsr::server {
+
+void register_operator_routes(std::initializer_list<Router*> routers, ServiceContext& ctx);
+
+}  // namespace lsr::server

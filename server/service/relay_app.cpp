@@ -1,0 +1,220 @@
+#include "server/service/relay_app.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include "server/delivery/delivery_dispatcher.hpp"
+#include "server/http/http_server.hpp"
+#include "server/http/server_metrics.hpp"
+#include "server/net/logger.hpp"
+#include "server/service/action_routes.hpp"
+#include "server/service/execute_handler.hpp"
+#include "server/service/operator_routes.hpp"
+#include "server/service/service_context.hpp"
+#include "server/service/webhook_routes.hpp"
+#include "server/storage/spool.hpp"
+
+namespace lsr::server {
+
+namespace net = boost::asio;
+
+namespace {
+
+std::string temp_dir_for(const config::Config& cfg) {
+    if (!cfg.server.temp_dir.empty()) return cfg.server.temp_dir;
+    const auto parent = std::filesystem::path(cfg.spool.path).parent_path();
+    return ((parent.empty() ? std::filesystem::path(".") : parent) / "tmp").string();
+}
+
+// Bodies of requests that were in flight when the process died are useless now.
+void clean_temp_dir(const std::string& dir) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        if (entry.path().filename().string().rfind("body-", 0) == 0)
+            std::filesystem::remove(entry.path(), ec);
+    }
+}
+
+// Polls until every session is gone or the grace period ran out.
+void wait_for_sessions(net::steady_timer& timer, HttpServer& server,
+                       std::chrono::steady_clock::time_point deadline, std::function<void(bool)> done) {
+    if (server.open_sessions() == 0 || std::chrono::steady_clock::now() >= deadline)
+        return done(server.open_sessions() == 0);
+    timer.expires_after(std::chrono::milliseconds(20));
+    timer.async_wait([&timer, &server, deadline, done = std::move(done)](boost::system::error_code) mutable {
+        wait_for_sessions(timer, server, deadline, std::move(done));
+    });
+}
+
+}  // namespace
+
+int RelayApp::run() {
+    Logger log(Logger::parse_level(cfg_.log.level));
+    const auto started = std::chrono::steady_clock::now();
+
+    std::error_code ec;
+    std::string message;
+    auto spool = Spool::open(cfg_.spool, ec, message);
+    if (!spool) {
+        log.error("cannot open the spool", {{"path", cfg_.spool.path}, {"error", message}});
+        std::cerr << "looker-segment-relay: cannot open the spool " << cfg_.spool.path << ": " << message
+                  << "\n";
+        return 1;
+    }
+    const std::string temp_dir = temp_dir_for(cfg_);
+    std::filesystem::create_directories(temp_dir, ec);
+    ::chmod(temp_dir.c_str(), 0700);
+    clean_temp_dir(temp_dir);
+
+    // Everything a session touches is declared before the io_context, so it outlives the
+    // handlers (and the sessions they hold) that the io_context destroys last.
+    auto registry = std::make_shared<prometheus::Registry>();
+    ServerMetrics server_metrics(*registry);
+    std::atomic<bool> draining{false};
+    SessionRegistry sessions;
+    SessionRegistry admin_sessions;
+    const std::atomic<bool> admin_never_draining{false};  // probes see the drain through /readyz
+    Router router;
+    Router admin_router;
+
+    net::io_context io(static_cast<int>(cfg_.server.io_threads));
+    net::thread_pool workers(cfg_.server.worker_threads);
+    std::unique_ptr<DeliveryDispatcher> dispatcher_ptr;
+    try {
+        dispatcher_ptr =
+            std::make_unique<DeliveryDispatcher>(io, cfg_.segment, cfg_.spool, *spool, log, *registry);
+    } catch (const std::exception& e) {  // e.g. an unreadable segment.ca_file
+        log.error("cannot set up delivery to Segment", {{"error", e.what()}});
+        std::cerr << "looker-segment-relay: cannot set up delivery to Segment: " << e.what() << "\n";
+        return 1;
+    }
+    DeliveryDispatcher& dispatcher = *dispatcher_ptr;
+    ServiceContext ctx{cfg_, log, *registry, io, workers, *spool, dispatcher, draining, started};
+    register_operator_routes({&router, &admin_router}, ctx);
+    auto execute = ExecuteHandler::create(ctx);  // installs the dispatcher's settled listener
+    register_action_routes(router, ctx, execute);
+    register_webhook_routes(router, ctx, execute);
+
+    SessionDeps deps{cfg_.server, router, server_metrics, log, draining, sessions, temp_dir};
+    deps.limits = cfg_.server.limits;
+    std::optional<net::ssl::context> tls;
+    if (cfg_.server.tls.enabled) {
+        tls.emplace(net::ssl::context::tls_server);
+        tls->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                         net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                         net::ssl::context::no_tlsv1_1);
+        boost::system::error_code tec;
+        tls->use_certificate_chain_file(cfg_.server.tls.cert_file, tec);
+        if (!tec) tls->use_private_key_file(cfg_.server.tls.key_file, net::ssl::context::pem, tec);
+        if (tec) {
+            log.error("cannot load the listener's TLS certificate or key",
+                      {{"cert_file", cfg_.server.tls.cert_file}, {"error", tec.message()}});
+            std::cerr << "looker-segment-relay: cannot load server.tls cert_file/key_file: " << tec.message()
+                      << "\n";
+            return 1;
+        }
+        deps.tls = &*tls;
+    }
+    HttpServer server(io, deps);
+    if (auto lec = server.listen(cfg_.server.listen_host, cfg_.server.listen_port)) {
+        log.error("cannot listen", {{"host", cfg_.server.listen_host},
+                                    {"port", static_cast<std::int64_t>(cfg_.server.listen_port)},
+                                    {"error", lec.message()}});
+        std::cerr << "looker-segment-relay: cannot listen on " << cfg_.server.listen_host << ":"
+                  << cfg_.server.listen_port << ": " << lec.message() << "\n";
+        return 1;
+    }
+    // The operator endpoints on their own listener and connection budget, in plain HTTP: probes
+    // and scrapes never compete with Looker's traffic for connections.
+    std::optional<HttpServer> admin;
+    if (!cfg_.server.admin_host.empty()) {
+        SessionDeps admin_deps{cfg_.server,          admin_router,   server_metrics, log,
+                               admin_never_draining, admin_sessions, temp_dir};
+        admin_deps.limits = cfg_.server.limits;
+        admin_deps.limits.max_connections = cfg_.server.admin_max_connections;
+        admin_deps.limits.max_connections_per_client = cfg_.server.admin_max_connections;
+        admin_deps.listener = "admin";
+        admin.emplace(io, admin_deps);
+        if (auto aec = admin->listen(cfg_.server.admin_host, cfg_.server.admin_port)) {
+            log.error("cannot listen", {{"host", cfg_.server.admin_host},
+                                        {"port", static_cast<std::int64_t>(cfg_.server.admin_port)},
+                                        {"listener", "admin"},
+                                        {"error", aec.message()}});
+            std::cerr << "looker-segment-relay: cannot listen on server.admin_listen "
+                      << cfg_.server.admin_host << ":" << cfg_.server.admin_port << ": " << aec.message()
+                      << "\n";
+            return 1;
+        }
+        admin->start();
+    }
+    server.start();
+    dispatcher.start();
+
+    net::signal_set signals(io, SIGTERM, SIGINT);
+    net::steady_timer drain_timer(io);
+    std::function<void(const boost::system::error_code&, int)> on_signal;
+    on_signal = [&](const boost::system::error_code& sec, int signo) {
+        if (sec) return;
+        if (draining.exchange(true)) {
+            log.warn("second signal: exiting now", {{"signal", static_cast<std::int64_t>(signo)}});
+            std::_Exit(1);
+        }
+        log.info("draining", {{"signal", static_cast<std::int64_t>(signo)},
+                              {"grace_ms", static_cast<std::int64_t>(cfg_.server.drain_grace_ms)}});
+        signals.async_wait(on_signal);
+        server.stop_accepting();
+        server.close_idle_sessions();
+        const auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.server.drain_grace_ms);
+        auto stop = [&] {
+            dispatcher.stop([&] {
+                log.info("stopped", {});
+                io.stop();
+            });
+        };
+        wait_for_sessions(drain_timer, server, deadline, [&, stop](bool clean) {
+            if (clean) return stop();
+            // Grace over: requests still at work answer now with what they have (an execute
+            // writes its honest partial answer), within a short window, before the exit.
+            log.warn("grace period over: interrupting the requests still open",
+                     {{"sessions", static_cast<std::int64_t>(server.open_sessions())}});
+            sessions.for_each([](const std::shared_ptr<HttpSession>& s) { s->interrupt(); });
+            const auto answer_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+            wait_for_sessions(drain_timer, server, answer_deadline, [&, stop](bool answered) {
+                if (!answered) log.warn("requests still open after the grace period", {});
+                stop();
+            });
+        });
+    };
+    signals.async_wait(on_signal);
+
+    log.info("listening", {{"host", cfg_.server.listen_host},
+                           {"port", static_cast<std::int64_t>(server.port())},
+                           {"admin_host", cfg_.server.admin_host},
+                           {"admin_port", static_cast<std::int64_t>(admin ? admin->port() : 0)},
+                           {"version", LSR_VERSION},
+                           {"segment_region", cfg_.segment.region},
+                           {"spool", cfg_.spool.path},
+                           {"tls", cfg_.server.tls.enabled},
+                           {"config", cfg_.source}});
+
+    std::vector<std::thread> threads;
+    for (std::uint32_t i = 1; i < cfg_.server.io_threads; ++i) threads.emplace_back([&io] { io.run(); });
+    io.run();
+    for (auto& t : threads) t.join();
+    workers.stop();
+    workers.join();
+    return 0;
+}
+
+}  // namespace lsr::server

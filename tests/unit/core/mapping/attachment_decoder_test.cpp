@@ -1,0 +1,66 @@
+#include "core/mapping/attachment_decoder.hpp"
+
+#include <catch2/catch.hpp>
+
+using lsr::core::AttachmentDecoder;
+using Kind = lsr::core::AttachmentInfo::Kind;
+
+namespace {
+
+std::string decode(const std::string& raw, Kind kind, bool base64, std::size_t chunk, bool* ok = nullptr) {
+    AttachmentDecoder dec(kind, base64);
+    std::string out;
+    bool good = true;
+    for (std::size_t i = 0; i < raw.size() && good; i += chunk)
+        good = !dec.feed(std::string_view(raw).substr(i, chunk), out);
+    if (good) good = !dec.finish(out);
+    if (ok) *ok = good;
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("attachment: JSON string unescape at every split point", "[decoder]") {
+    const std::string raw = R"("a\"b\\c\/d\b\f\n\r\t \u00e9 \u20AC \ud83d\ude00 end")";
+    const std::string expected = "a\"b\\c/d\b\f\n\r\t \xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 end";
+    for (std::size_t chunk = 1; chunk <= raw.size(); ++chunk) {
+        bool ok = false;
+        CHECK(decode(raw, Kind::string, false, chunk, &ok) == expected);
+        CHECK(ok);
+    }
+}
+
+TEST_CASE("attachment: lone surrogates become U+FFFD", "[decoder]") {
+    CHECK(decode(R"("x\ud800y")", Kind::string, false, 1) == "x\xEF\xBF\xBDy");
+    CHECK(decode(R"("\udc00")", Kind::string, false, 2) == "\xEF\xBF\xBD");
+    CHECK(decode(R"("\ud800\ud800\udc00")", Kind::string, false, 3) == "\xEF\xBF\xBD\xF0\x90\x80\x80");
+}
+
+TEST_CASE("attachment: invalid strings are errors", "[decoder]") {
+    for (const char* raw : {R"("\x")", R"("\u12g4")", "\"a", "x\"a\"", "\"a\"b", "\"a\nb\""}) {
+        bool ok = true;
+        decode(raw, Kind::string, false, 1, &ok);
+        INFO(raw);
+        CHECK_FALSE(ok);
+    }
+}
+
+TEST_CASE("attachment: base64 inside a JSON string, padded, unpadded, escaped slash", "[decoder]") {
+    for (std::size_t chunk = 1; chunk < 8; ++chunk) {
+        CHECK(decode(R"("aGVsbG8gd29ybGQ=")", Kind::string, true, chunk) == "hello world");
+        CHECK(decode(R"("aGVsbG8gd29ybA==")", Kind::string, true, chunk) == "hello worl");
+        CHECK(decode(R"("aGVsbG8gd29ybA")", Kind::string, true, chunk) == "hello worl");
+        CHECK(decode(R"("P\/8=")", Kind::string, true, chunk) == "?\xFF");
+        CHECK(decode(R"("aGVs\nbG8=")", Kind::string, true, chunk) == "hello");
+    }
+    bool ok = true;
+    decode(R"("a$==")", Kind::string, true, 1, &ok);
+    CHECK_FALSE(ok);
+    decode(R"("a")", Kind::string, true, 1, &ok);
+    CHECK_FALSE(ok);
+}
+
+TEST_CASE("attachment: objects and arrays pass through", "[decoder]") {
+    CHECK(decode(R"({"data":[1]})", Kind::object, true, 3) == R"({"data":[1]})");
+    CHECK(decode(R"([{"a":1}])", Kind::array, false, 1) == R"([{"a":1}])");
+}
