@@ -80,7 +80,7 @@ struct Spool::Impl {
     SpoolError commit_write(const char* what);
     void rollback_if_open();
     // Appends (what Looker is told is safe) and operator actions commit with the configured
-    // level; settles with NORMAL (see spool.cpp).
+    // level; settles with NORMAL (see spool_impl.cpp).
     void durable_commits(bool full);
     // Another connection (an operator tool) may have committed: reload the byte total.
     void refresh_if_changed();
