@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
     auto start = Clock::now();
     for (std::size_t i = 0; i < batches; ++i) {
         if (auto e = spool->append({templates[i % templates.size()]}, nullptr)) {
-            std::cerr << "append: " << e.message() << " " << spool->last_error() << "\n";
+            std::cerr << "append: " << e.message() << " " << e.detail() << "\n";
             return 1;
         }
     }

@@ -62,7 +62,7 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
 
     // The spool write that settles a batch (on the spool thread), and what follows its
     // success (on the strand).
-    using SettleWrite = std::function<std::error_code()>;
+    using SettleWrite = std::function<SpoolError()>;  // the error carries SQLite's detail for the log
     using SettleDone = std::function<void(Queue&)>;
 
     Impl(boost::asio::io_context& io_ctx, const config::SegmentConfig& segment_cfg,

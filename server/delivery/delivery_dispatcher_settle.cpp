@@ -135,13 +135,13 @@ void DeliveryDispatcher::Impl::on_sent(const std::shared_ptr<SpoolBatch>& b, std
 void DeliveryDispatcher::Impl::settle(const std::shared_ptr<SpoolBatch>& b, const char* op, SettleWrite write,
                                       SettleDone done, std::uint32_t tries) {
     on_spool(
-        [self = shared_from_this(), op, write] {
+        [self = shared_from_this(), op, write]() -> SpoolError {
             if (self->settle_fault && self->settle_fault(op)) {
                 return make_error_code(SpoolErrc::io);
             }
             return write();
         },
-        [self = shared_from_this(), b, op, write, done, tries](std::error_code ec) {
+        [self = shared_from_this(), b, op, write, done, tries](const SpoolError& ec) {
             Queue& q = self->queue(b->write_key);
             if (!ec) {
                 if (tries > 0) {
@@ -160,7 +160,11 @@ void DeliveryDispatcher::Impl::settle(const std::shared_ptr<SpoolBatch>& b, cons
             const std::int64_t delay = self->settle_retrier.delay_ms(tries);
             self->log.log(tries == 0 ? LogLevel::error : LogLevel::debug,
                           "spool write failed while settling a batch; will write it again",
-                          {{"op", op}, {"batch_id", b->id}, {"error", ec.message()}, {"retry_ms", delay}});
+                          {{"op", op},
+                           {"batch_id", b->id},
+                           {"error", ec.message()},
+                           {"detail", ec.detail()},
+                           {"retry_ms", delay}});
             if (self->stopping) {
                 return self->after_settle(q, b->id);  // stays in the spool: sent after a restart
             }

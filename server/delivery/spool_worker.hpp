@@ -53,7 +53,7 @@ class SpoolWorker {
     // found for the reads.
     template <class R>
     static R failed_call() {
-        if constexpr (std::is_same_v<R, std::error_code>) {
+        if constexpr (std::is_same_v<R, std::error_code> || std::is_same_v<R, SpoolError>) {
             return make_error_code(SpoolErrc::io);
         } else {
             return R{};

@@ -449,7 +449,7 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
     void commit() {
         if (stopped_ || pending_.empty()) return;
         std::vector<std::int64_t> ids;
-        std::error_code ec = ctx_.spool.append(pending_, &ids);
+        SpoolError ec = ctx_.spool.append(pending_, &ids);
         if (ec && (ec == SpoolErrc::full || ec == SpoolErrc::low_space) && pending_.size() > 1) {
             // Take what still fits, one batch at a time, so the count of accepted rows is exact.
             std::vector<NewBatch> rest = std::move(pending_);
@@ -474,6 +474,11 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
         if (ec) {
             stopped_ = true;
             spool_error_ = ec;
+            if (!ec.detail().empty()) {
+                ctx_.log.error(
+                    "execute: spool write failed",
+                    {{"request_id", request_id_}, {"error", ec.message()}, {"detail", ec.detail()}});
+            }
         }
     }
 

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/clock.hpp"
+#include "server/storage/spool_error.hpp"
 
 namespace lsr::server {
 
@@ -58,18 +60,6 @@ struct SpoolStats {
     std::uint64_t file_bytes = 0;        // size of the database file(s) on disk
 };
 
-enum class SpoolErrc {
-    ok = 0,
-    full = 1,       // append refused: max_bytes would be exceeded; nothing written
-    io = 2,         // SQLite/disk error; message in the error_code's message()
-    corrupt = 3,    // open: file is not a valid spool database
-    not_found = 4,  // id unknown
-    locked = 5,     // open: another relay process holds the spool's lock (exclusive open)
-    low_space = 6,  // append refused: the filesystem's free space is below spool.min_free_bytes
-};
-const std::error_category& spool_category();
-std::error_code make_error_code(SpoolErrc);
-
 struct SpoolOpenOptions {
     // false: a missing file is SpoolErrc::not_found instead of a new empty spool (the
     // operator tools, which must not create a spool by a typo in a path).
@@ -84,6 +74,10 @@ struct SpoolOpenOptions {
     // false: the operator tools (`spool stats|dead-letters|replay|purge|salvage`), which
     // must keep working while a relay runs; see "Operator tools while a relay runs" below.
     bool exclusive = true;
+    // The spool's one source of time: due times of new and replayed batches, dead-letter
+    // times, the hold of a batch whose settle failed, the aside name in a corrupt-file text.
+    // Must outlive the Spool. nullptr: core::Clock::system().
+    const core::Clock* clock = &core::Clock::system();
 };
 
 // Operator tools while a relay runs (SQLite serialises the writers; every tool action is one
@@ -102,6 +96,8 @@ struct SpoolOpenOptions {
 //   this API; safe (the way out of a corrupt spool is: mv aside, start, salvage).
 
 // Times are wall-clock milliseconds since the epoch everywhere (they outlive the process).
+// Calls that write return a SpoolError: its code, and for a failure in SQLite the step that
+// failed with SQLite's message, for the caller's log (the spool logs nothing itself).
 class Spool {
   public:
     // The schema version kept in PRAGMA user_version.
@@ -124,34 +120,36 @@ class Spool {
     // WAL, see SpoolSpace) would exceed max_bytes, or the batch bytes alone would;
     // SpoolErrc::low_space when the filesystem's free space would fall below min_free_bytes.
     // Nothing is written then.
-    std::error_code append(const std::vector<NewBatch>& batches, std::vector<std::int64_t>* ids);
+    SpoolError append(const std::vector<NewBatch>& batches, std::vector<std::int64_t>* ids);
 
     // Batches of `write_key` whose next_attempt_ms <= now_ms and that are not leased, oldest
     // first, at most `limit`; they become leased (in memory) until mark_delivered,
-    // reschedule, split or dead_letter is called for them, or release_all_leases().
+    // reschedule, split or dead_letter is called for them, or release_all_leases(). `now_ms`
+    // is the caller's horizon (it may lease ahead); a batch whose settle failed to write is
+    // held for 30 s of the spool's own clock whatever the horizon.
     std::vector<SpoolBatch> lease_due(std::string_view write_key, std::int64_t now_ms, std::size_t limit);
     // Write keys that have batches (leased or not), with the earliest next_attempt_ms of
     // their unleased batches (INT64_MAX when all are leased).
     std::vector<std::pair<std::string, std::int64_t>> write_keys();
 
-    std::error_code mark_delivered(std::int64_t id);
+    SpoolError mark_delivered(std::int64_t id);
     // attempts += 1, next_attempt_ms and last_error set, lease released.
-    std::error_code reschedule(std::int64_t id, std::int64_t next_attempt_ms, std::string_view error);
+    SpoolError reschedule(std::int64_t id, std::int64_t next_attempt_ms, std::string_view error);
     // Replaces batch `id` by two batches (same write key, request id, created_ms, attempts),
     // due now; returns their ids. Used to isolate bad events after a 400/413.
-    std::error_code split(std::int64_t id, const std::string& first_body, std::uint32_t first_events,
-                          const std::string& second_body, std::uint32_t second_events, std::int64_t* first_id,
-                          std::int64_t* second_id);
+    SpoolError split(std::int64_t id, const std::string& first_body, std::uint32_t first_events,
+                     const std::string& second_body, std::uint32_t second_events, std::int64_t* first_id,
+                     std::int64_t* second_id);
     // Moves the batch (with its body) to the dead letters; their attempts count this last one.
-    std::error_code dead_letter(std::int64_t id, int status, std::string_view reason);
+    SpoolError dead_letter(std::int64_t id, int status, std::string_view reason);
     void release_all_leases();
 
     SpoolStats stats();
     std::vector<DeadLetter> list_dead_letters(std::size_t limit, bool with_body);
     // Moves dead letters back into batches, due now. Empty ids: all. Returns how many.
-    std::error_code replay_dead_letters(const std::vector<std::int64_t>& ids, std::size_t* replayed);
-    std::error_code purge_dead_letters(std::size_t* purged);
-    std::error_code purge_batches(std::size_t* purged);  // operator tool only
+    SpoolError replay_dead_letters(const std::vector<std::int64_t>& ids, std::size_t* replayed);
+    SpoolError purge_dead_letters(std::size_t* purged);
+    SpoolError purge_batches(std::size_t* purged);  // operator tool only
     bool writable();  // for /readyz: a cheap check that the database accepts writes
     // Intake: SpoolErrc::full or low_space when new work must be refused right now (the
     // spool cannot take even one small batch, a page), {} otherwise.
@@ -162,12 +160,11 @@ class Spool {
     std::uint64_t max_bytes() const;  // cfg.max_bytes
     std::size_t leased_count();       // batches currently leased
     const std::string& path() const;
-    std::string last_error();  // SQLite's text for the last failed call, "" if none
     // Stores dead letters as given (new ids; bodies required), in one transaction: for the
     // salvage tool, which copies them out of a damaged spool.
-    std::error_code append_dead_letters(const std::vector<DeadLetter>& letters);
+    SpoolError append_dead_letters(const std::vector<DeadLetter>& letters);
 
-    struct Impl;  // opaque: defined in spool.cpp
+    struct Impl;  // opaque: defined in spool_impl.hpp
 
   private:
     explicit Spool(std::unique_ptr<Impl>);
@@ -175,6 +172,3 @@ class Spool {
 };
 
 }  // namespace lsr::server
-
-template <>
-struct std::is_error_code_enum<lsr::server::SpoolErrc> : std::true_type {};

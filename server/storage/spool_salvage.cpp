@@ -193,7 +193,7 @@ SalvageReport SpoolSalvage::run(const std::string& from, Spool& to) {
         if (group.empty()) return true;
         if (auto e = to.append(group, nullptr)) {
             report.error = "the destination refused batches: " + e.message() +
-                           (to.last_error().empty() ? "" : " (" + to.last_error() + ")");
+                           (e.detail().empty() ? "" : " (" + e.detail() + ")");
             stopped = true;
             return false;
         }

@@ -1,0 +1,236 @@
+#include "server/storage/spool_schema.hpp"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <mutex>
+#include <utility>
+
+#include "server/storage/spool.hpp"
+#include "server/storage/spool_file.hpp"
+#include "server/storage/spool_space.hpp"
+#include "server/storage/spool_statements.hpp"
+#include "server/storage/sqlite_statement.hpp"
+
+namespace lsr::server {
+
+namespace {
+
+constexpr int kPageSize = 65536;
+constexpr int kSmallSpoolPageSize = 4096;
+constexpr std::uint64_t kLargePagesFrom = 256ull * 1024 * 1024;
+
+constexpr const char* kTables = R"sql(
+CREATE TABLE batches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    write_key TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    request_id TEXT NOT NULL DEFAULT '',
+    created_ms INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL,
+    last_error TEXT NOT NULL DEFAULT '',
+    body BLOB NOT NULL
+);
+CREATE INDEX batches_due ON batches (write_key, next_attempt_ms);
+CREATE TABLE dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    write_key TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    dead_ms INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    body BLOB NOT NULL
+);
+)sql";
+// The body is the last column on purpose: a row's small columns are then read without
+// walking the body's overflow pages.
+
+bool is_corruption(int rc) {
+    const int primary = rc & 0xff;
+    return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
+}
+
+int exec_sql(sqlite3* db, const char* sql) {
+    return sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+}
+
+// Runs a PRAGMA (or any query) and returns the first column of its first row.
+int query_text(sqlite3* db, const char* sql, std::string* out) {
+    SqliteStatement s;
+    int rc = s.prepare(db, sql);
+    if (rc != SQLITE_OK) return rc;
+    rc = s.step();
+    if (rc == SQLITE_ROW) {
+        *out = s.column_string(0);
+        return SQLITE_OK;
+    }
+    out->clear();
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+int query_int(sqlite3* db, const char* sql, std::int64_t* out) {
+    SqliteStatement s;
+    int rc = s.prepare(db, sql);
+    if (rc != SQLITE_OK) return rc;
+    rc = s.step();
+    if (rc == SQLITE_ROW) {
+        *out = s.column_int64(0);
+        return SQLITE_OK;
+    }
+    *out = 0;
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+std::string sqlite_detail(sqlite3* db, int rc) {
+    std::string text = sqlite3_errstr(rc);
+    if (db != nullptr) {
+        const char* msg = sqlite3_errmsg(db);
+        if (msg != nullptr && text != msg) text += " (" + std::string(msg) + ")";
+    }
+    return text;
+}
+
+}  // namespace
+
+SpoolSchema::SpoolSchema(sqlite3* db, std::string path, std::int64_t now_ms)
+    : db_(db), path_(std::move(path)), now_ms_(now_ms) {}
+
+int SpoolSchema::page_size_for(std::uint64_t max_bytes) {
+    return max_bytes >= kLargePagesFrom ? kPageSize : kSmallSpoolPageSize;
+}
+
+SpoolOpenFailure SpoolSchema::corrupt(const std::string& detail) const {
+    return {SpoolErrc::corrupt, SpoolFile::corrupt_message(path_, detail, now_ms_)};
+}
+
+SpoolOpenFailure SpoolSchema::sqlite_failed(int rc, const std::string& what) const {
+    if (is_corruption(rc)) return corrupt(what + ": " + sqlite_detail(db_, rc));
+    return {SpoolErrc::io, "spool " + path_ + ": " + what + ": " + sqlite_detail(db_, rc)};
+}
+
+std::optional<SpoolOpenFailure> SpoolSchema::configure(const config::SpoolConfig& cfg, bool is_new) {
+    if (is_new) {
+        const std::string pragma = "PRAGMA page_size=" + std::to_string(page_size_for(cfg.max_bytes));
+        if (const int rc = exec_sql(db_, pragma.c_str()); rc != SQLITE_OK)
+            return sqlite_failed(rc, "page size");
+    }
+    std::string mode;
+    if (const int rc = query_text(db_, "PRAGMA journal_mode=WAL", &mode); rc != SQLITE_OK) {
+        return sqlite_failed(rc, "cannot read the database");
+    }
+    if (mode != "wal") {
+        return SpoolOpenFailure{SpoolErrc::io,
+                                "spool " + path_ + ": cannot switch to WAL mode (journal mode is '" + mode +
+                                    "'); is the file on a filesystem without shared memory support?"};
+    }
+    std::int64_t page_size = 0;
+    if (const int rc = query_int(db_, "PRAGMA page_size", &page_size); rc != SQLITE_OK)
+        return sqlite_failed(rc, "cannot read the page size");
+    if (page_size > 0) page_size_ = static_cast<std::uint64_t>(page_size);
+    if (auto failure = use_temp_dir(cfg.temp_dir)) return failure;
+
+    // The max_bytes bound always counts wal_reserve bytes of WAL (SpoolSpace). The WAL is
+    // checkpointed every half of it and kept at that size (reused, not regrown); one that
+    // grows past the reserve all the same (a large transaction) is cut back (trim_wal).
+    wal_reserve_ = SpoolSpace::wal_reserve(cfg.max_bytes, page_size_);
+    const std::string pragmas = std::string("PRAGMA synchronous=") +
+                                (cfg.synchronous_full ? "FULL" : "NORMAL") +
+                                "; PRAGMA foreign_keys=OFF; PRAGMA wal_autocheckpoint=" +
+                                std::to_string(std::max<std::uint64_t>(1, wal_reserve_ / 2 / page_size_)) +
+                                "; PRAGMA journal_size_limit=" + std::to_string(wal_reserve_ / 2) + ";";
+    if (const int rc = exec_sql(db_, pragmas.c_str()); rc != SQLITE_OK) return sqlite_failed(rc, "settings");
+    return std::nullopt;
+}
+
+// SQLite's temporary files (sorts, statement journals): in memory by default, so the spool
+// works on a read-only root filesystem without /tmp; in `dir` when spool.temp_dir is set. The
+// directory is process-wide in SQLite (sqlite3_temp_directory): a relay has one spool.
+std::optional<SpoolOpenFailure> SpoolSchema::use_temp_dir(const std::string& dir) {
+    if (dir.empty()) {
+        if (exec_sql(db_, "PRAGMA temp_store=MEMORY") != SQLITE_OK)
+            return SpoolOpenFailure{SpoolErrc::io, "cannot keep SQLite's temporary files in memory"};
+        return std::nullopt;
+    }
+    std::error_code fec;
+    const mode_t old_mask = ::umask(077);
+    std::filesystem::create_directories(dir, fec);
+    ::umask(old_mask);
+    if (fec)
+        return SpoolOpenFailure{SpoolErrc::io, "cannot create spool.temp_dir " + dir + ": " + fec.message()};
+    static std::mutex mu;
+    std::lock_guard lock(mu);
+    if (sqlite3_temp_directory == nullptr || dir != sqlite3_temp_directory) {
+        char* copy = sqlite3_mprintf("%s", dir.c_str());
+        if (copy == nullptr) return SpoolOpenFailure{SpoolErrc::io, "out of memory"};
+        sqlite3_free(sqlite3_temp_directory);
+        sqlite3_temp_directory = copy;
+    }
+    if (exec_sql(db_, "PRAGMA temp_store=FILE") != SQLITE_OK)
+        return SpoolOpenFailure{SpoolErrc::io, "cannot set SQLite's temporary file store"};
+    return std::nullopt;
+}
+
+std::optional<SpoolOpenFailure> SpoolSchema::create_or_check() {
+    constexpr int kVersion = Spool::kSchemaVersion;
+    std::int64_t version = 0;
+    if (const int rc = query_int(db_, "PRAGMA user_version", &version); rc != SQLITE_OK) {
+        return sqlite_failed(rc, "cannot read the schema version");
+    }
+    if (version == 0) {
+        std::int64_t objects = 0;
+        if (const int rc = query_int(db_, "SELECT count(*) FROM sqlite_schema", &objects); rc != SQLITE_OK) {
+            return sqlite_failed(rc, "cannot read the schema");
+        }
+        if (objects != 0) {
+            return corrupt(
+                "it is an SQLite database but not a relay spool (it has tables and no spool schema version)");
+        }
+        const std::string create = std::string("BEGIN IMMEDIATE;") + kTables +
+                                   "PRAGMA user_version=" + std::to_string(kVersion) + "; COMMIT;";
+        if (const int rc = exec_sql(db_, create.c_str()); rc != SQLITE_OK) {
+            auto failure = sqlite_failed(rc, "cannot create the spool tables");
+            exec_sql(db_, "ROLLBACK");
+            return failure;
+        }
+        return std::nullopt;
+    }
+    if (version != kVersion) {
+        return corrupt("unknown spool schema version " + std::to_string(version) +
+                       " (this relay knows version " + std::to_string(kVersion) +
+                       "; was it written by a newer relay?)");
+    }
+    // quick_check: page structure, overflow chains, free list (everything but index contents).
+    SqliteStatement check;
+    int rc = check.prepare(db_, "PRAGMA quick_check(5)");
+    if (rc != SQLITE_OK) return sqlite_failed(rc, "integrity check");
+    std::string problems;
+    while ((rc = check.step()) == SQLITE_ROW) {
+        const std::string line = check.column_string(0);
+        if (line == "ok") continue;
+        if (!problems.empty()) problems += "; ";
+        problems += line;
+    }
+    if (rc != SQLITE_DONE) return sqlite_failed(rc, "integrity check");
+    if (!problems.empty()) return corrupt("the integrity check failed: " + problems);
+    return std::nullopt;
+}
+
+std::optional<SpoolOpenFailure> SpoolSchema::prepare(SpoolStatements& statements) {
+    std::string failed_sql;
+    if (const int rc = statements.prepare(db_, &failed_sql); rc != SQLITE_OK) {
+        if ((rc & 0xff) == SQLITE_ERROR) {
+            return corrupt("its tables do not match spool schema version " +
+                           std::to_string(Spool::kSchemaVersion) + " (" + sqlite3_errmsg(db_) + ")");
+        }
+        return sqlite_failed(rc, "cannot prepare the spool statements");
+    }
+    return std::nullopt;
+}
+
+}  // namespace lsr::server
