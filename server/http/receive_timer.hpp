@@ -20,8 +20,8 @@ class ReceiveTimer {
   public:
     using Verdict = ReceiveWatchdog::Verdict;
 
-    ReceiveTimer(boost::asio::any_io_executor executor, const core::Clock& clock, std::uint32_t min_bytes_per_s,
-                 std::chrono::milliseconds window);
+    ReceiveTimer(boost::asio::any_io_executor executor, const core::Clock& clock,
+                 std::uint32_t min_bytes_per_s, std::chrono::milliseconds window);
 
     void arm(std::weak_ptr<void> owner, ReceiveWatchdog::Clock::duration total, bool watch_rate,
              std::function<void(Verdict)> on_expired);
