@@ -13,6 +13,7 @@
 
 #include "core/delivery/batch_envelope.hpp"
 #include "core/iso_time.hpp"
+#include "server/net/tls_context_builder.hpp"
 
 namespace lsr::server {
 
@@ -50,23 +51,14 @@ SegmentClient::SegmentClient(asio::io_context& io, const config::SegmentConfig& 
     }
     endpoint_ = std::move(*ep);
     if (endpoint_.tls()) {
-        tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-        tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                          asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                          asio::ssl::context::no_tlsv1_1);
-        tls_->set_verify_mode(asio::ssl::verify_peer);
         boost::system::error_code ec;
-        if (!cfg.ca_file.empty()) {
-            tls_->load_verify_file(cfg.ca_file, ec);
-            if (ec) {
+        tls_ = TlsContextBuilder::client_context(cfg.ca_file, ec);
+        if (!tls_) {
+            if (!cfg.ca_file.empty()) {
                 throw std::runtime_error("segment.ca_file '" + cfg.ca_file +
                                          "' could not be loaded: " + ec.message());
             }
-        } else {
-            tls_->set_default_verify_paths(ec);
-            if (ec) {
-                throw std::runtime_error("the system certificate store could not be loaded: " + ec.message());
-            }
+            throw std::runtime_error("the system certificate store could not be loaded: " + ec.message());
         }
     }
 }

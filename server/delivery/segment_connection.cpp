@@ -6,11 +6,7 @@
 
 #include "server/delivery/segment_connection.hpp"
 
-#include <openssl/ssl.h>
-
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -36,6 +32,21 @@ bool is_stale_connection_error(const boost::system::error_code& ec) {
            ec == asio::ssl::error::stream_truncated;
 }
 
+// The step's name in SegmentResponse::error ("<step>: <message>").
+const char* step_name(ClientStream::Step step) {
+    switch (step) {
+        case ClientStream::Step::resolve:
+            return "resolve";
+        case ClientStream::Step::server_name:
+            return "tls sni";
+        case ClientStream::Step::connect:
+            return "connect";
+        case ClientStream::Step::handshake:
+            return "tls handshake";
+    }
+    return "connect";
+}
+
 std::string printable_excerpt(const std::string& body, std::size_t limit) {
     std::string out = body.substr(0, limit);
     for (char& c : out) {
@@ -56,8 +67,7 @@ SegmentConnection::SegmentConnection(asio::io_context& io, ssl::context* tls, Se
       endpoint_(std::move(endpoint)),
       connect_timeout_(connect_timeout_ms),
       request_timeout_(request_timeout_ms),
-      resolver_(strand_),
-      resolve_timer_(strand_) {}
+      stream_(strand_, core::Clock::system()) {}
 
 SegmentConnection::~SegmentConnection() = default;
 
@@ -98,8 +108,7 @@ void SegmentConnection::async_send(Request req, Handler handler) {
 void SegmentConnection::close() {
     asio::dispatch(strand_, [self = shared_from_this()] {
         try {
-            self->resolver_.cancel();
-            self->resolve_timer_.cancel();
+            self->stream_.cancel();
             self->close_stream();
         } catch (...) {  // NOLINT(bugprone-empty-catch): closing is best effort
         }
@@ -118,92 +127,28 @@ void SegmentConnection::start() {
     if (connected_) {
         do_write();
     } else {
-        do_resolve();
+        do_connect();
     }
 }
 
-void SegmentConnection::do_resolve() {
-    resolve_timed_out_ = false;
-    resolve_timer_.expires_after(connect_timeout_);
-    resolve_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-        self->guarded("resolve", [&] { self->on_resolve_timeout(ec); });
-    });
-    resolver_.async_resolve(endpoint_.host(), endpoint_.port(),
-                            [self = shared_from_this()](const boost::system::error_code& ec,
-                                                        tcp::resolver::results_type results) {
-                                self->guarded("resolve", [&] { self->on_resolve(ec, std::move(results)); });
-                            });
-}
-
-void SegmentConnection::on_resolve_timeout(const boost::system::error_code& ec) {
-    if (ec) {
-        return;  // cancelled: the resolve finished first
-    }
-    resolve_timed_out_ = true;
-    resolver_.cancel();
-}
-
-void SegmentConnection::on_resolve(const boost::system::error_code& ec, tcp::resolver::results_type results) {
-    resolve_timer_.cancel();
-    if (resolve_timed_out_) {
-        return fail(beast::error::timeout, "resolve");
-    }
-    if (ec) {
-        return fail(ec, "resolve");
-    }
-    do_connect(results);
-}
-
-void SegmentConnection::do_connect(const tcp::resolver::results_type& results) {
-    plain_.reset();
-    secure_.reset();
+void SegmentConnection::do_connect() {
     buffer_.clear();
-    if (tls_ != nullptr) {
-        secure_.emplace(strand_, *tls_);
-        boost::system::error_code addr_ec;
-        asio::ip::make_address(endpoint_.host(), addr_ec);
-        // SNI carries host names only, never IP literals.
-        if (addr_ec && !SSL_set_tlsext_host_name(secure_->native_handle(), endpoint_.host().c_str())) {
-            return fail(boost::system::error_code(static_cast<int>(::ERR_get_error()),
-                                                  asio::error::get_ssl_category()),
-                        "tls sni");
-        }
-        secure_->set_verify_mode(ssl::verify_peer);
-        secure_->set_verify_callback(ssl::host_name_verification(endpoint_.host()));
-    } else {
-        plain_.emplace(strand_);
-    }
-    lowest_layer().expires_after(connect_timeout_);
-    lowest_layer().async_connect(
-        results, [self = shared_from_this()](const boost::system::error_code& ec, const tcp::endpoint&) {
-            self->guarded("connect", [&] { self->on_connect(ec); });
+    // Resolve, then connect and handshake, each bounded by the connect timeout (connect and
+    // handshake share theirs).
+    ClientStream::Limits limits;
+    limits.phase = connect_timeout_;
+    limits.handshake_shares_connect_phase = true;
+    limits.no_delay = true;
+    stream_.async_open(
+        {endpoint_.host(), endpoint_.port(), tls_}, limits,
+        [self = shared_from_this()](const boost::system::error_code& ec, ClientStream::Step step) {
+            self->guarded(step_name(step), [&] { self->on_connect(ec, step); });
         });
 }
 
-void SegmentConnection::on_connect(const boost::system::error_code& ec) {
+void SegmentConnection::on_connect(const boost::system::error_code& ec, ClientStream::Step step) {
     if (ec) {
-        return fail(ec, "connect");
-    }
-    boost::system::error_code ignored;
-    lowest_layer().socket().set_option(tcp::no_delay(true), ignored);
-    if (secure_) {
-        return do_handshake();
-    }
-    connected_ = true;
-    do_write();
-}
-
-void SegmentConnection::do_handshake() {
-    // The connect deadline still runs: connect and handshake share it.
-    secure_->async_handshake(ssl::stream_base::client,
-                             [self = shared_from_this()](const boost::system::error_code& ec) {
-                                 self->guarded("tls handshake", [&] { self->on_handshake(ec); });
-                             });
-}
-
-void SegmentConnection::on_handshake(const boost::system::error_code& ec) {
-    if (ec) {
-        return fail(ec, "tls handshake");
+        return fail(ec, step_name(step));
     }
     connected_ = true;
     do_write();
@@ -214,11 +159,7 @@ void SegmentConnection::do_write() {
     auto on_write = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t bytes) {
         self->guarded("write", [&] { self->on_write(ec, bytes); });
     };
-    if (secure_) {
-        http::async_write(*secure_, req_, std::move(on_write));
-    } else {
-        http::async_write(*plain_, req_, std::move(on_write));
-    }
+    stream_.visit([&](auto& s) { http::async_write(s, req_, std::move(on_write)); });
 }
 
 void SegmentConnection::on_write(const boost::system::error_code& ec, std::size_t) {
@@ -234,11 +175,7 @@ void SegmentConnection::do_read() {
     auto on_read = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t bytes) {
         self->guarded("read", [&] { self->on_read(ec, bytes); });
     };
-    if (secure_) {
-        http::async_read(*secure_, buffer_, *parser_, std::move(on_read));
-    } else {
-        http::async_read(*plain_, buffer_, *parser_, std::move(on_read));
-    }
+    stream_.visit([&](auto& s) { http::async_read(s, buffer_, *parser_, std::move(on_read)); });
 }
 
 void SegmentConnection::on_read(const boost::system::error_code& ec, std::size_t) {
@@ -273,7 +210,7 @@ void SegmentConnection::fail(const boost::system::error_code& ec, const char* st
         retried_stale_ = true;
         reused_ = false;
         parser_.reset();
-        return do_resolve();
+        return do_connect();
     }
     parser_.reset();
     SegmentResponse out;
@@ -295,22 +232,11 @@ void SegmentConnection::finish(SegmentResponse response) {
 
 void SegmentConnection::close_stream() {
     connected_ = false;
-    boost::system::error_code ignored;
-    if (secure_) {
-        beast::get_lowest_layer(*secure_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-        beast::get_lowest_layer(*secure_).close();
-    }
-    if (plain_) {
-        plain_->socket().shutdown(tcp::socket::shutdown_both, ignored);
-        plain_->close();
-    }
+    stream_.close();
 }
 
 beast::tcp_stream& SegmentConnection::lowest_layer() {
-    if (secure_) {
-        return beast::get_lowest_layer(*secure_);
-    }
-    return *plain_;
+    return stream_.lowest();
 }
 
 }  // namespace lsr::server

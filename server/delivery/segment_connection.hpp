@@ -24,6 +24,7 @@
 #include <string>
 
 #include "server/delivery/segment_endpoint.hpp"
+#include "server/net/client_stream.hpp"
 
 namespace lsr::server {
 
@@ -70,14 +71,8 @@ class SegmentConnection : public std::enable_shared_from_this<SegmentConnection>
 
   private:
     void start();
-    void do_resolve();
-    void on_resolve(const boost::system::error_code& ec,
-                    boost::asio::ip::tcp::resolver::results_type results);
-    void on_resolve_timeout(const boost::system::error_code& ec);
-    void do_connect(const boost::asio::ip::tcp::resolver::results_type& results);
-    void on_connect(const boost::system::error_code& ec);
-    void do_handshake();
-    void on_handshake(const boost::system::error_code& ec);
+    void do_connect();
+    void on_connect(const boost::system::error_code& ec, ClientStream::Step step);
     void do_write();
     void on_write(const boost::system::error_code& ec, std::size_t bytes);
     void do_read();
@@ -97,11 +92,7 @@ class SegmentConnection : public std::enable_shared_from_this<SegmentConnection>
     SegmentEndpoint endpoint_;
     std::chrono::milliseconds connect_timeout_;
     std::chrono::milliseconds request_timeout_;
-    boost::asio::ip::tcp::resolver resolver_;
-    boost::asio::steady_timer resolve_timer_;
-    bool resolve_timed_out_ = false;
-    std::optional<boost::beast::tcp_stream> plain_;
-    std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> secure_;
+    ClientStream stream_;
     boost::beast::flat_buffer buffer_;
     Request req_;
     std::optional<boost::beast::http::response_parser<boost::beast::http::string_body>> parser_;

@@ -44,7 +44,7 @@ const char* to_string(ConnState s) {
     return "unknown";
 }
 
-ConnectionBudget::Limits ConnectionBudget::limits_from(const config::ListenerLimits& l) {
+ConnectionBudget::Limits ConnectionBudget::limits_from(const ListenerLimits& l) {
     Limits out;
     out.max_connections = l.max_connections;
     out.max_per_client = l.max_connections_per_client;

@@ -15,8 +15,8 @@
 #include <string_view>
 #include <vector>
 
-#include "config/config.hpp"
 #include "server/http/connection_status.hpp"
+#include "server/http/listener_limits.hpp"
 
 namespace lsr::server {
 
@@ -34,7 +34,7 @@ class ConnectionBudget {
         std::size_t max_per_client;
         std::size_t shed_above;  // open connections from which new ones shed an old one
     };
-    static Limits limits_from(const config::ListenerLimits& l);
+    static Limits limits_from(const ListenerLimits& l);
 
     enum class Refusal { none, max_connections, per_client };
     struct Decision {

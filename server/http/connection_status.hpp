@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdint>
 
+#include "core/clock.hpp"
+
 namespace lsr::server {
 
 enum class ConnState : std::uint8_t {
@@ -21,12 +23,12 @@ const char* to_string(ConnState s);
 
 struct ConnectionStatus {
     std::atomic<ConnState> state{ConnState::waiting_first};
-    std::atomic<std::int64_t> since_ns{0};  // steady_clock, when the state was entered
+    std::atomic<std::int64_t> since_ns{0};  // steady time, when the state was entered
     std::atomic<bool> shed_pending{false};  // chosen to be closed; not chosen again
+    const core::Clock* clock = &core::Clock::system();
 
     void set(ConnState s) {
-        since_ns.store(std::chrono::steady_clock::now().time_since_epoch().count(),
-                       std::memory_order_relaxed);
+        since_ns.store(clock->steady().time_since_epoch().count(), std::memory_order_relaxed);
         state.store(s, std::memory_order_release);
     }
 };

@@ -3,6 +3,9 @@
 #include <boost/beast/http/status.hpp>
 #include <cstdio>
 
+#include "core/json_out.hpp"
+#include "core/text.hpp"
+
 namespace lsr::server {
 
 std::string HttpAnswer::head(bool close, bool no_body) const {
@@ -32,6 +35,18 @@ std::string HttpAnswer::chunk(std::string_view data, bool last) {
         out += "\r\n";
     }
     if (last) out += "0\r\n\r\n";
+    return out;
+}
+
+std::string HttpAnswer::error_json(std::string_view message) {
+    std::string out;
+    core::JsonOut json(out);
+    json.raw('{');
+    json.key("success");
+    json.raw("false,");
+    json.key("error");
+    json.string(core::valid_utf8_text(message));  // valid UTF-8, whatever the message holds
+    json.raw('}');
     return out;
 }
 

@@ -19,6 +19,8 @@ struct HttpAnswer {
     std::string head(bool close, bool no_body) const;
     // One chunk of a streamed answer, and the last-chunk marker when `last`; "" if neither.
     static std::string chunk(std::string_view data, bool last);
+    // {"success":false,"error":"<message>"}: the body of every error the server answers itself.
+    static std::string error_json(std::string_view message);
 };
 
 }  // namespace lsr::server

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace lsr::server {
 
@@ -41,12 +42,18 @@ class HttpExchange {
     virtual const std::string& body_file() const = 0;
     virtual std::uint64_t body_size() const = 0;
 
-    virtual void respond(http::status status, std::string body,
-                         std::string_view content_type = "application/json",
-                         std::initializer_list<std::pair<http::field, std::string>> extra = {}) = 0;
+    // A whole answer: a JSON body, or one of `content_type`, with `extra` headers.
+    void respond(http::status status, std::string body) {
+        respond(status, std::move(body), "application/json", {});
+    }
+    void respond(http::status status, std::string body, std::string_view content_type) {
+        respond(status, std::move(body), content_type, {});
+    }
+    virtual void respond(http::status status, std::string body, std::string_view content_type,
+                         std::initializer_list<std::pair<http::field, std::string>> extra) = 0;
 
     // Streamed answer: the status line and headers go now (chunked encoding).
-    virtual void begin_stream(http::status status, std::string_view content_type = "application/json") = 0;
+    virtual void begin_stream(http::status status, std::string_view content_type) = 0;
     virtual void write_chunk(std::string data) = 0;
     virtual void end_stream(std::string last_data) = 0;
 

@@ -4,6 +4,7 @@
 #include <boost/asio/strand.hpp>
 #include <vector>
 
+#include "server/http/http_answer.hpp"
 #include "server/http/server_metrics.hpp"
 #include "server/net/logger.hpp"
 
@@ -85,10 +86,12 @@ void HttpServer::admit(net::ip::tcp::socket socket) {
 void HttpServer::refuse(net::ip::tcp::socket& socket, const char* reason) {
     // Refused quickly instead of queued without bound.
     deps_.metrics.connection_refused(deps_.listener, reason);
-    static constexpr std::string_view busy =
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
-        "Retry-After: 1\r\nContent-Length: 60\r\n\r\n"
-        R"({"success":false,"error":"Too many connections; try again."})";
+    static const std::string busy = [] {
+        const std::string body = HttpAnswer::error_json("Too many connections; try again.");
+        return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+               "Retry-After: 1\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
     boost::system::error_code wec;
     socket.non_blocking(true, wec);
     socket.write_some(net::buffer(busy.data(), busy.size()), wec);

@@ -22,9 +22,10 @@
 #include <optional>
 #include <string>
 
-#include "config/config.hpp"
+#include "core/clock.hpp"
 #include "server/http/connection_status.hpp"
 #include "server/http/http_answer.hpp"
+#include "server/http/listener_limits.hpp"
 #include "server/http/receive_timer.hpp"
 #include "server/http/request_parser.hpp"
 #include "server/http/router.hpp"
@@ -36,7 +37,6 @@ class ServerMetrics;
 class SessionRegistry;
 
 struct SessionDeps {
-    const config::ServerConfig& cfg;
     const Router& router;
     ServerMetrics& metrics;
     Logger& log;
@@ -44,8 +44,9 @@ struct SessionDeps {
     SessionRegistry& registry;
     std::string temp_dir;
     boost::asio::ssl::context* tls = nullptr;  // set: the listener speaks HTTPS
-    config::ListenerLimits limits{};           // this listener's limits
+    ListenerLimits limits{};                   // this listener's limits
     std::string listener = "main";             // metrics label
+    const core::Clock* clock = &core::Clock::system();
 };
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {

@@ -2,13 +2,13 @@
 
 namespace lsr::server {
 
-ReceiveTimer::ReceiveTimer(boost::asio::any_io_executor executor, std::uint32_t min_bytes_per_s,
-                           std::chrono::milliseconds window)
-    : timer_(std::move(executor)), watchdog_(min_bytes_per_s, window) {}
+ReceiveTimer::ReceiveTimer(boost::asio::any_io_executor executor, const core::Clock& clock,
+                           std::uint32_t min_bytes_per_s, std::chrono::milliseconds window)
+    : timer_(std::move(executor)), clock_(clock), watchdog_(min_bytes_per_s, window) {}
 
 void ReceiveTimer::arm(std::weak_ptr<void> owner, ReceiveWatchdog::Clock::duration total, bool watch_rate,
                        std::function<void(Verdict)> on_expired) {
-    const auto now = ReceiveWatchdog::Clock::now();
+    const auto now = clock_.steady();
     watchdog_.start(now, now + total, watch_rate);
     on_expired_ = std::move(on_expired);
     wait(std::move(owner), ++generation_);
@@ -26,7 +26,7 @@ void ReceiveTimer::wait(std::weak_ptr<void> owner, std::uint64_t generation) {
         if (ec) return;
         const auto alive = owner.lock();
         if (!alive || generation != generation_) return;
-        const auto verdict = watchdog_.check(ReceiveWatchdog::Clock::now());
+        const auto verdict = watchdog_.check(clock_.steady());
         if (verdict == Verdict::ok) return wait(owner, generation);
         auto on_expired = std::move(on_expired_);
         on_expired_ = nullptr;

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 
+#include "core/clock.hpp"
 #include "server/http/receive_watchdog.hpp"
 
 namespace lsr::server {
@@ -19,8 +20,8 @@ class ReceiveTimer {
   public:
     using Verdict = ReceiveWatchdog::Verdict;
 
-    ReceiveTimer(boost::asio::any_io_executor executor, std::uint32_t min_bytes_per_s,
-                 std::chrono::milliseconds window);
+    ReceiveTimer(boost::asio::any_io_executor executor, const core::Clock& clock,
+                 std::uint32_t min_bytes_per_s, std::chrono::milliseconds window);
 
     void arm(std::weak_ptr<void> owner, ReceiveWatchdog::Clock::duration total, bool watch_rate,
              std::function<void(Verdict)> on_expired);
@@ -31,6 +32,7 @@ class ReceiveTimer {
     void wait(std::weak_ptr<void> owner, std::uint64_t generation);
 
     boost::asio::steady_timer timer_;
+    const core::Clock& clock_;
     ReceiveWatchdog watchdog_;
     std::uint64_t generation_ = 0;
     std::function<void(Verdict)> on_expired_;

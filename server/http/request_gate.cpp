@@ -1,6 +1,6 @@
 #include "server/http/request_gate.hpp"
 
-#include "core/text.hpp"
+#include "server/http/http_answer.hpp"
 #include "server/http/request_framing.hpp"
 
 namespace lsr::server {
@@ -10,19 +10,12 @@ namespace {
 GateOutcome refuse(unsigned status, std::string_view message, bool close) {
     GateOutcome out;
     out.status = status;
-    out.body = error_json(message);
+    out.body = HttpAnswer::error_json(message);
     out.close = close;
     return out;
 }
 
 }  // namespace
-
-std::string error_json(std::string_view message) {
-    std::string out = R"({"success":false,"error":)";
-    core::append_json_string(out, message);  // valid UTF-8 and escaped, whatever the message holds
-    out += '}';
-    return out;
-}
 
 GateOutcome gate_request(const http::request_header<>& header, bool has_body, bool draining,
                          const Router& router, RouteMatch& match) {

@@ -24,6 +24,4 @@ struct GateOutcome {
 GateOutcome gate_request(const http::request_header<>& header, bool has_body, bool draining,
                          const Router& router, RouteMatch& match);
 
-std::string error_json(std::string_view message);  // {"success":false,"error":"..."}
-
 }  // namespace lsr::server

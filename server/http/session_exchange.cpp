@@ -27,7 +27,7 @@ SessionExchange::~SessionExchange() {
         HttpSession::Answer a;
         a.status = 500;
         a.content_type = "application/json";
-        a.body = R"({"success":false,"error":"Internal server error."})";
+        a.body = HttpAnswer::error_json("Internal server error.");
         boost::asio::post(session_->executor(),
                           [s = session_, a = std::move(a)]() mutable { s->send(std::move(a)); });
     } else if (!ended_.load()) {

@@ -31,6 +31,7 @@ class SessionExchange final : public HttpExchange {
     const std::string& body_file() const override { return body_file_; }
     std::uint64_t body_size() const override { return body_size_; }
 
+    using HttpExchange::respond;
     void respond(http::status status, std::string body, std::string_view content_type,
                  std::initializer_list<std::pair<http::field, std::string>> extra) override;
     void begin_stream(http::status status, std::string_view content_type) override;

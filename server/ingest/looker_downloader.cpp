@@ -1,27 +1,23 @@
 #include "server/ingest/looker_downloader.hpp"
 
-#include <openssl/ssl.h>
-
 #include <algorithm>
 #include <array>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/version.hpp>
 #include <chrono>
 #include <mutex>
+
+#include "server/net/client_stream.hpp"
+#include "server/net/tls_context_builder.hpp"
 
 namespace lsr::server {
 
@@ -34,7 +30,10 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
     using Clock = std::chrono::steady_clock;
 
     Impl(asio::io_context& io, const config::DownloadConfig& c, std::shared_ptr<ssl::context> t)
-        : cfg(c), tls_ctx(std::move(t)), strand(asio::make_strand(io)), resolver(strand) {}
+        : cfg(c),
+          tls_ctx(std::move(t)),
+          strand(asio::make_strand(io)),
+          stream(strand, core::Clock::system()) {}
 
     // Every entry point (completion handlers, start, resume, cancel) holds this mutex: there is
     // at most one operation outstanding, so it only orders them with resume and cancel.
@@ -44,9 +43,7 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
     std::shared_ptr<ssl::context> tls_ctx;
     // Every handler of this download (and Beast's own timers on its streams) runs here.
     asio::strand<asio::io_context::executor_type> strand;
-    tcp::resolver resolver;
-    std::optional<beast::tcp_stream> plain;
-    std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+    ClientStream stream;
     beast::flat_buffer buffer;
     std::optional<beast::http::response_parser<beast::http::buffer_body>> parser;
     beast::http::request<beast::http::empty_body> request;
@@ -60,15 +57,11 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
     bool cancelled = false;
     int redirects = 0;
 
-    beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+    beast::tcp_stream& lowest() { return stream.lowest(); }
 
     template <class F>
     void with_stream(F&& f) {
-        if (secure) {
-            f(*secure);
-        } else {
-            f(*plain);
-        }
+        stream.visit(std::forward<F>(f));
     }
 
     void arm(std::chrono::milliseconds phase_limit) {
@@ -82,8 +75,8 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         outcome.ok = ok;
         if (!ok) outcome.error = std::move(error);
         beast::error_code ignored;
-        if (plain || secure) lowest().socket().close(ignored);
-        resolver.cancel();
+        stream.cancel();
+        if (stream.has_stream()) lowest().socket().close(ignored);
         auto done = std::move(on_done);
         on_chunk = nullptr;
         if (done) done(std::move(outcome));
@@ -105,72 +98,35 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
 
     void run() {
         if (redirects == 0) deadline = Clock::now() + std::chrono::milliseconds(cfg.timeout_ms);
-        if (url.tls) {
-            if (!tls_ctx) return finish(false, "No TLS context for downloads from " + url.host + ".");
-            secure.emplace(strand, *tls_ctx);
-            if (!SSL_set_tlsext_host_name(secure->native_handle(), url.host.c_str())) {
+        if (url.tls && !tls_ctx) return finish(false, "No TLS context for downloads from " + url.host + ".");
+        // Resolve, connect and the TLS handshake each get connect_timeout_ms, all within the
+        // download's deadline.
+        ClientStream::Limits limits;
+        limits.phase = std::chrono::milliseconds(cfg.connect_timeout_ms);
+        limits.handshake_shares_connect_phase = false;
+        limits.deadline = deadline;
+        limits.keep_alive = true;
+        auto self = shared_from_this();
+        stream.async_open({url.host, std::to_string(url.port), url.tls ? tls_ctx.get() : nullptr}, limits,
+                          [self](const beast::error_code& ec, ClientStream::Step step) {
+                              std::lock_guard lock(self->mutex);
+                              if (self->finished) return;
+                              if (ec) return self->open_failed(ec, step);
+                              self->send();
+                          });
+    }
+
+    void open_failed(const beast::error_code& ec, ClientStream::Step step) {
+        switch (step) {
+            case ClientStream::Step::server_name:
                 return finish(false, "Could not set the TLS server name for " + url.host + ".");
-            }
-            secure->set_verify_mode(ssl::verify_peer);
-            secure->set_verify_callback(ssl::host_name_verification(url.host));
-        } else {
-            plain.emplace(strand);
+            case ClientStream::Step::resolve:
+                return fail("resolving the Looker host", ec);
+            case ClientStream::Step::connect:
+                return fail("connecting to Looker", ec);
+            case ClientStream::Step::handshake:
+                return fail("in the TLS handshake with Looker", ec);
         }
-        arm(std::chrono::milliseconds(cfg.connect_timeout_ms));
-        // The resolver has no timeout of its own: the stream's timer closes nothing yet, so
-        // bound it with the connect budget through a cancel on expiry.
-        auto self = shared_from_this();
-        resolve_timer.emplace(strand);
-        resolve_timed_out = false;
-        resolve_timer->expires_after(std::min<Clock::duration>(
-            std::chrono::milliseconds(cfg.connect_timeout_ms), deadline - Clock::now()));
-        resolve_timer->async_wait([self](const beast::error_code& ec) {
-            std::lock_guard lock(self->mutex);
-            if (!ec) {
-                self->resolve_timed_out = true;
-                self->resolver.cancel();
-            }
-        });
-        resolver.async_resolve(url.host, std::to_string(url.port),
-                               [self](const beast::error_code& ec, tcp::resolver::results_type r) {
-                                   std::lock_guard lock(self->mutex);
-                                   self->resolve_timer->cancel();
-                                   if (self->finished) return;
-                                   if (ec) {
-                                       return self->fail("resolving the Looker host",
-                                                         self->resolve_timed_out
-                                                             ? beast::error_code(beast::error::timeout)
-                                                             : ec);
-                                   }
-                                   self->connect(r);
-                               });
-    }
-    std::optional<asio::steady_timer> resolve_timer;
-    bool resolve_timed_out = false;
-
-    void connect(const tcp::resolver::results_type& results) {
-        arm(std::chrono::milliseconds(cfg.connect_timeout_ms));
-        auto self = shared_from_this();
-        lowest().async_connect(results, [self](const beast::error_code& ec, const tcp::endpoint&) {
-            std::lock_guard lock(self->mutex);
-            if (self->finished) return;
-            if (ec) return self->fail("connecting to Looker", ec);
-            beast::error_code ignored;
-            self->lowest().socket().set_option(asio::socket_base::keep_alive(true), ignored);
-            if (self->secure) return self->handshake();
-            self->send();
-        });
-    }
-
-    void handshake() {
-        arm(std::chrono::milliseconds(cfg.connect_timeout_ms));
-        auto self = shared_from_this();
-        secure->async_handshake(ssl::stream_base::client, [self](const beast::error_code& ec) {
-            std::lock_guard lock(self->mutex);
-            if (self->finished) return;
-            if (ec) return self->fail("in the TLS handshake with Looker", ec);
-            self->send();
-        });
     }
 
     void send() {
@@ -241,10 +197,7 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         auto next = check_url(location, cfg, error);
         if (!next) return finish(false, "Looker redirected the download: " + error);
         ++redirects;
-        beast::error_code ignored;
-        lowest().socket().close(ignored);
-        secure.reset();
-        plain.reset();
+        stream.reset();
         buffer.consume(buffer.size());
         parser.reset();
         request = {};
@@ -308,22 +261,13 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
 
 std::shared_ptr<ssl::context> LookerDownloader::make_tls_context(const config::DownloadConfig& cfg,
                                                                  std::string& error) {
-    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
     beast::error_code ec;
-    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
-                     ec);
-    if (cfg.ca_file.empty()) {
-        ctx->set_default_verify_paths(ec);
-    } else {
-        ctx->load_verify_file(cfg.ca_file, ec);
-    }
-    if (ec) {
+    auto ctx = TlsContextBuilder::client_context(cfg.ca_file, ec);
+    if (!ctx) {
         error = "Could not load the CA certificates for downloads (" +
                 (cfg.ca_file.empty() ? std::string("system store") : cfg.ca_file) + "): " + ec.message();
         return nullptr;
     }
-    ctx->set_verify_mode(ssl::verify_peer);
     return ctx;
 }
 
@@ -373,10 +317,7 @@ void LookerDownloader::cancel() {
         std::lock_guard lock(impl->mutex);
         impl->cancelled = true;
         if (impl->finished) return;
-        impl->resolver.cancel();
-        if (impl->resolve_timer) impl->resolve_timer->cancel();
-        beast::error_code ignored;
-        if (impl->plain || impl->secure) impl->lowest().socket().cancel(ignored);
+        impl->stream.cancel();
     });
 }
 

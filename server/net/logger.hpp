@@ -8,6 +8,8 @@
 #include <utility>
 #include <variant>
 
+#include "core/clock.hpp"
+
 namespace lsr::server {
 
 enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3 };
@@ -17,7 +19,9 @@ class Logger {
     using Value = std::variant<std::string_view, std::int64_t, double, bool>;
     using Field = std::pair<std::string_view, Value>;
 
-    explicit Logger(LogLevel level = LogLevel::info) : level_(level) {}
+    // Lines are stamped with `clock`'s wall time.
+    explicit Logger(LogLevel level = LogLevel::info, const core::Clock& clock = core::Clock::system())
+        : level_(level), clock_(clock) {}
     static LogLevel parse_level(std::string_view s);
 
     void log(LogLevel level, std::string_view msg, std::initializer_list<Field> fields = {});
@@ -29,6 +33,7 @@ class Logger {
 
   private:
     LogLevel level_;
+    const core::Clock& clock_;
     std::mutex mutex_;
 };
 

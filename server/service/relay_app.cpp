@@ -17,6 +17,7 @@
 #include "server/http/http_server.hpp"
 #include "server/http/server_metrics.hpp"
 #include "server/net/logger.hpp"
+#include "server/net/tls_context_builder.hpp"
 #include "server/service/action_routes.hpp"
 #include "server/service/execute_handler.hpp"
 #include "server/service/operator_routes.hpp"
@@ -54,6 +55,23 @@ void wait_for_sessions(net::steady_timer& timer, HttpServer& server,
     timer.async_wait([&timer, &server, deadline, done = std::move(done)](boost::system::error_code) mutable {
         wait_for_sessions(timer, server, deadline, std::move(done));
     });
+}
+
+// The HTTP server's limits for a listener, from server.limits.
+ListenerLimits http_limits_from(const config::ListenerLimits& l) {
+    ListenerLimits out;
+    out.max_header_bytes = l.max_header_bytes;
+    out.max_body_bytes = l.max_body_bytes;
+    out.max_small_body_bytes = l.max_small_body_bytes;
+    out.read_header_timeout_ms = l.read_header_timeout_ms;
+    out.read_body_timeout_ms = l.read_body_timeout_ms;
+    out.idle_timeout_ms = l.idle_timeout_ms;
+    out.max_connections = l.max_connections;
+    out.min_receive_bytes_per_s = l.min_receive_bytes_per_s;
+    out.receive_window_ms = l.receive_window_ms;
+    out.max_connections_per_client = l.max_connections_per_client;
+    out.shed_above_percent = l.shed_above_percent;
+    return out;
 }
 
 }  // namespace
@@ -105,25 +123,20 @@ int RelayApp::run() {
     register_action_routes(router, ctx, execute);
     register_webhook_routes(router, ctx, execute);
 
-    SessionDeps deps{cfg_.server, router, server_metrics, log, draining, sessions, temp_dir};
-    deps.limits = cfg_.server.limits;
-    std::optional<net::ssl::context> tls;
+    SessionDeps deps{router, server_metrics, log, draining, sessions, temp_dir};
+    deps.limits = http_limits_from(cfg_.server.limits);
+    std::unique_ptr<net::ssl::context> tls;
     if (cfg_.server.tls.enabled) {
-        tls.emplace(net::ssl::context::tls_server);
-        tls->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
-                         net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
-                         net::ssl::context::no_tlsv1_1);
         boost::system::error_code tec;
-        tls->use_certificate_chain_file(cfg_.server.tls.cert_file, tec);
-        if (!tec) tls->use_private_key_file(cfg_.server.tls.key_file, net::ssl::context::pem, tec);
-        if (tec) {
+        tls = TlsContextBuilder::server_context(cfg_.server.tls.cert_file, cfg_.server.tls.key_file, tec);
+        if (!tls) {
             log.error("cannot load the listener's TLS certificate or key",
                       {{"cert_file", cfg_.server.tls.cert_file}, {"error", tec.message()}});
             std::cerr << "looker-segment-relay: cannot load server.tls cert_file/key_file: " << tec.message()
                       << "\n";
             return 1;
         }
-        deps.tls = &*tls;
+        deps.tls = tls.get();
     }
     HttpServer server(io, deps);
     if (auto lec = server.listen(cfg_.server.listen_host, cfg_.server.listen_port)) {
@@ -138,9 +151,9 @@ int RelayApp::run() {
     // and scrapes never compete with Looker's traffic for connections.
     std::optional<HttpServer> admin;
     if (!cfg_.server.admin_host.empty()) {
-        SessionDeps admin_deps{cfg_.server,          admin_router,   server_metrics, log,
+        SessionDeps admin_deps{admin_router,         server_metrics, log,
                                admin_never_draining, admin_sessions, temp_dir};
-        admin_deps.limits = cfg_.server.limits;
+        admin_deps.limits = http_limits_from(cfg_.server.limits);
         admin_deps.limits.max_connections = cfg_.server.admin_max_connections;
         admin_deps.limits.max_connections_per_client = cfg_.server.admin_max_connections;
         admin_deps.listener = "admin";

@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "config/config.hpp"
+#include "server/http/listener_limits.hpp"
 #include "server/http/router.hpp"
 
 namespace {
@@ -22,9 +22,9 @@ namespace http = beast::http;
 using lsr::server::BodyKind;
 using lsr::server::Router;
 
-// The listener's defaults (config::ListenerLimits); the large-body limit is the small one
+// The listener's defaults (ListenerLimits); the large-body limit is the small one
 // here, since the fuzzer's inputs are small and the parser's logic is the same.
-const lsr::config::ListenerLimits kLimits;
+const lsr::server::ListenerLimits kLimits;
 
 // The patterns the service registers (operator, Action API and one webhook route).
 Router make_router() {

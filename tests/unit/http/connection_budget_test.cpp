@@ -30,7 +30,7 @@ int id_of(const ConnView& v) {
 }
 
 ConnectionBudget budget(std::size_t max, std::size_t per_client, unsigned percent) {
-    lsr::config::ListenerLimits l;
+    lsr::server::ListenerLimits l;
     l.max_connections = static_cast<std::uint32_t>(max);
     l.max_connections_per_client = static_cast<std::uint32_t>(per_client);
     l.shed_above_percent = percent;

@@ -31,3 +31,11 @@ TEST_CASE("a streamed answer is chunked", "[http_answer]") {
     CHECK(HttpAnswer::chunk("", false).empty());
     CHECK(HttpAnswer::chunk("", true) == "0\r\n\r\n");
 }
+
+TEST_CASE("an error body is JSON, escaped and valid UTF-8 whatever the message holds", "[http_answer]") {
+    CHECK(HttpAnswer::error_json("Internal server error.") ==
+          R"({"success":false,"error":"Internal server error."})");
+    CHECK(HttpAnswer::error_json("Too many connections; try again.").size() == 60);  // the refusal's length
+    CHECK(HttpAnswer::error_json("a \"quoted\" \\ line\n\x01 \xff") ==
+          "{\"success\":false,\"error\":\"a \\\"quoted\\\" \\\\ line\\n\\u0001 \xef\xbf\xbd\"}");
+}
