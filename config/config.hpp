@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/delivery/retry_settings.hpp"
+#include "core/delivery/write_key_limits.hpp"
 #include "core/mapping/mapping_settings.hpp"
 
 namespace lsr::config {
@@ -82,11 +83,7 @@ struct WebhookRoute {
     core::IdentityColumns identity;
 };
 
-struct WriteKeyLimits {
-    double requests_per_second = 50;
-    double burst = 20;
-    std::uint32_t max_in_flight = 4;
-};
+using WriteKeyLimits = core::WriteKeyLimits;
 
 struct SegmentConfig {
     std::string region = "us";      // us | eu | custom

@@ -1,23 +1,61 @@
 #include "core/delivery/settle_decision.hpp"
 
 #include <optional>
+#include <utility>
 
+#include "core/delivery/batch_envelope.hpp"
 #include "core/delivery/delivery_outcome.hpp"
 #include "core/delivery/retry_after.hpp"
 
 namespace lsr::core {
 
+namespace {
+
+constexpr std::string_view kLocalFailure = "a batch could not be sent for a local reason; dead-lettered";
+constexpr std::string_view kRejected = "segment rejected a batch; dead-lettered";
+constexpr std::string_view kGaveUp = "segment batch too old to retry; dead-lettered";
+constexpr std::string_view kWillRetry = "segment batch failed; will retry";
+
+void reject(SettleDecision& d) {
+    d.kind = SettleDecision::Kind::reject;
+    d.metric_reason = "http_" + std::to_string(d.status);
+    d.log_message = kRejected;
+    d.log_severity = SettleDecision::Severity::warn;
+}
+
+// Halves of a batch of many; a body that does not split (no second half) is rejected.
+void split(SettleDecision& d, std::string_view body) {
+    auto [first, second] = BatchEnvelope::split_half(body);
+    if (second.empty()) {
+        return reject(d);
+    }
+    d.kind = SettleDecision::Kind::split;
+    d.halves.first_events = BatchEnvelope::count_events(first);
+    d.halves.second_events = BatchEnvelope::count_events(second);
+    d.halves.first = std::move(first);
+    d.halves.second = std::move(second);
+}
+
+}  // namespace
+
+SettleDecision SettleDecision::local(std::string_view error) {
+    // Sending it again would fail the same way, and must not hold up the key's other batches.
+    SettleDecision d;
+    d.kind = Kind::local_failure;
+    d.reason = "local: " + std::string(error);
+    d.metric_reason = "local";
+    d.log_message = kLocalFailure;
+    d.log_severity = Severity::error;
+    return d;
+}
+
 SettleDecision SettleDecision::decide(const Answer& answer, const Batch& batch,
                                       const core::RetrySettings& retry, std::int64_t now_ms,
                                       BackoffPolicy& backoff) {
-    SettleDecision d;
     if (answer.local) {
-        // Sending it again would fail the same way, and must not hold up the key's other batches.
-        d.kind = Kind::local_failure;
-        d.reason = "local: " + std::string(answer.error);
-        d.metric_reason = "local";
-        return d;
+        return local(answer.error);
     }
+    SettleDecision d;
     d.status = answer.answered ? answer.status : 0;
     const std::string_view detail =
         answer.answered ? answer.body_excerpt.substr(0, kDetailChars) : answer.error;
@@ -28,11 +66,10 @@ SettleDecision SettleDecision::decide(const Answer& answer, const Batch& batch,
             d.kind = Kind::deliver;
             return d;
         case DeliveryAction::split:
-            d.kind = Kind::split;
+            split(d, batch.body);
             return d;
         case DeliveryAction::dead_letter:
-            d.kind = Kind::reject;
-            d.metric_reason = "http_" + std::to_string(d.status);
+            reject(d);
             return d;
         case DeliveryAction::retry:
             break;
@@ -45,9 +82,13 @@ SettleDecision SettleDecision::decide(const Answer& answer, const Batch& batch,
         d.reason = "gave up after " + std::to_string(age_ms / 1000) + " s and " +
                    std::to_string(batch.attempts + 1) + " attempts: " + d.reason;
         d.metric_reason = "gave_up";
+        d.log_message = kGaveUp;
+        d.log_severity = Severity::warn;
         return d;
     }
     d.kind = Kind::retry;
+    d.log_message = kWillRetry;
+    d.log_severity = batch.attempts == 0 ? Severity::info : Severity::debug;
     std::optional<std::int64_t> wait;
     if (d.status != 0) {
         // Retry-After is honoured on any retryable answer (an explicit instruction);
@@ -59,9 +100,11 @@ SettleDecision SettleDecision::decide(const Answer& answer, const Batch& batch,
     if (wait) {
         d.pause = true;
         d.delay_ms = *wait;
+        d.retry_after_s = static_cast<double>(d.delay_ms) / 1000.0;
     } else {
         d.delay_ms = backoff.next_delay_ms(batch.attempts);
     }
+    d.next_attempt_ms = now_ms + d.delay_ms;
     return d;
 }
 

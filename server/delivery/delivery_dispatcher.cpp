@@ -8,7 +8,7 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <chrono>
+#include <optional>
 #include <utility>
 
 #include "server/delivery/delivery_dispatcher_impl.hpp"
@@ -17,32 +17,22 @@ namespace lsr::server {
 
 namespace asio = boost::asio;
 
-namespace {
-
-std::int64_t system_now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-}  // namespace
-
 DeliveryDispatcher::Impl::Impl(asio::io_context& io_ctx, const config::SegmentConfig& segment_cfg,
                                const config::SpoolConfig& spool_config, Spool& spool_ref, Logger& logger,
-                               prometheus::Registry& registry)
+                               prometheus::Registry& registry, const core::Clock& wall_clock)
     : io(io_ctx),
       cfg(segment_cfg),
       spool_cfg(spool_config),
       spool(spool_ref),
       log(logger),
       metrics(registry),
-      client(io_ctx, segment_cfg),
+      client(io_ctx, segment_cfg, wall_clock),
       backoff(segment_cfg.retry.base_delay_ms, segment_cfg.retry.max_delay_ms),
       strand(asio::make_strand(io_ctx)),
       worker(strand, logger),
       settle_retrier(strand),
       poll_timer(strand),
-      now(system_now_ms) {}
+      clock(wall_clock) {}
 
 void DeliveryDispatcher::Impl::log_exception(const char* where, const char* what) noexcept {
     try {
@@ -83,7 +73,7 @@ void DeliveryDispatcher::Impl::check_stopped() {
 
 // -- status ---------------------------------------------------------------------------------
 void DeliveryDispatcher::Impl::refresh_status() {
-    std::vector<const WriteKeyQueue*> keys;
+    std::vector<const core::WriteKeyQueue*> keys;
     keys.reserve(queues.size());
     for (const auto& [key, q] : queues) {
         keys.push_back(&q->state);
@@ -94,14 +84,24 @@ void DeliveryDispatcher::Impl::refresh_status() {
     o.in_flight = in_flight;
     o.endpoint = endpoint;
     o.spool = &last_stats;
-    o.now_ms = now();
+    o.now_ms = clock.unix_ms();
     status_doc.publish(o, keys);
+}
+
+void DeliveryDispatcher::Impl::read_status(StatusHandler done) {
+    if (worker.closed()) {
+        return done(last_stats, status_doc.json());
+    }
+    on_spool([self = shared_from_this()] { return std::optional<SpoolStats>(self->spool.stats()); },
+             [self = shared_from_this(), done = std::move(done)](std::optional<SpoolStats> stats) {
+                 done(stats ? *stats : self->last_stats, self->status_doc.json());
+             });
 }
 
 DeliveryDispatcher::DeliveryDispatcher(asio::io_context& io, const config::SegmentConfig& cfg,
                                        const config::SpoolConfig& spool_cfg, Spool& spool, Logger& log,
-                                       prometheus::Registry& registry)
-    : impl_(std::make_shared<Impl>(io, cfg, spool_cfg, spool, log, registry)) {}
+                                       prometheus::Registry& registry, const core::Clock& clock)
+    : impl_(std::make_shared<Impl>(io, cfg, spool_cfg, spool, log, registry, clock)) {}
 
 DeliveryDispatcher::~DeliveryDispatcher() {
     impl_->close();
@@ -125,8 +125,7 @@ void DeliveryDispatcher::notify(std::string_view write_key) {
             if (self->stopping) {
                 return;
             }
-            Impl::Queue& q = self->queue(key);
-            self->hint_due(q, self->now());
+            self->queue(key).state.hint_due(self->clock.unix_ms());
             self->pump(key);
         });
     });
@@ -147,9 +146,10 @@ std::string DeliveryDispatcher::status_json() {
     return impl_->status_doc.json();
 }
 
-void DeliveryDispatcher::set_clock_for_testing(std::function<std::int64_t()> wall_ms) {
-    impl_->now = std::move(wall_ms);
-    impl_->client.set_wall_clock(impl_->now);
+void DeliveryDispatcher::read_status(StatusHandler done) {
+    asio::dispatch(impl_->strand, [self = impl_, done = std::move(done)]() mutable {
+        self->guard("status", [&] { self->read_status(std::move(done)); });
+    });
 }
 
 void DeliveryDispatcher::set_settle_fault_for_testing(std::function<bool(std::string_view op)> fail) {

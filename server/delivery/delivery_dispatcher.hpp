@@ -14,11 +14,13 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "core/clock.hpp"
 
 namespace lsr::server {
 
 class Spool;
 class Logger;
+struct SpoolStats;
 
 enum class BatchFate { delivered, dead_lettered };
 
@@ -31,9 +33,13 @@ struct BatchSettled {
 
 class DeliveryDispatcher {
   public:
+    // The spool's figures and the delivery document of /status (see read_status).
+    using StatusHandler = std::function<void(const SpoolStats& spool, const std::string& delivery_json)>;
+
+    // `clock` (wall time: due times, pauses, ages, sentAt) must outlive the dispatcher.
     DeliveryDispatcher(boost::asio::io_context& io, const config::SegmentConfig& cfg,
                        const config::SpoolConfig& spool_cfg, Spool& spool, Logger& log,
-                       prometheus::Registry& registry);
+                       prometheus::Registry& registry, const core::Clock& clock);
     ~DeliveryDispatcher();
 
     void start();                             // begins polling the spool (delivers what is there)
@@ -58,9 +64,13 @@ class DeliveryDispatcher {
     // each poll and settle; cheap to call from any thread.
     std::string status_json();
 
-    // Tests only, before start(): the wall clock (ms since the epoch) used for due times,
-    // pauses and ages, and the uniform [0, 1) source of the backoff jitter.
-    void set_clock_for_testing(std::function<std::int64_t()> wall_ms);
+    // Any thread, for /status: reads the spool's figures now, on the spool thread (never on
+    // the caller's: an SQLite read may wait on a writer), then calls `done` with them and
+    // status_json(), on the dispatcher's strand. When the spool cannot be read (the
+    // dispatcher is closed, the read failed), the figures of the last poll stand in.
+    void read_status(StatusHandler done);
+
+    // Tests only, before start(): the uniform [0, 1) source of the backoff jitter.
     void set_jitter_for_testing(std::function<double()> uniform);
     // Tests only, before start(): while `fail(op)` returns true, the spool write that settles a
     // batch ("mark_delivered", "reschedule", "split", "dead_letter") fails as on a full disk,

@@ -1,8 +1,13 @@
 // The state and the steps of DeliveryDispatcher (private to its .cpp files):
 //   delivery_dispatcher.cpp         the public API, stop and /status
 //   delivery_dispatcher_pump.cpp    polling the spool, leasing due batches and sending them
-//   delivery_dispatcher_settle.cpp  what an answer means (core::SettleDecision) and the spool
-//                                   writes that settle a batch
+//   delivery_dispatcher_settle.cpp  an answer's core::SettleDecision carried out: the key's
+//                                   state, the log, and the spool write that settles the batch
+//
+// Policy lives in the core: what an answer means for the batch (core::SettleDecision: retry,
+// split, pause, dead letter, with delay and reason) and for its write key
+// (core::WriteKeyQueue: in-flight cap, health, pause, what to lease next). Here are the
+// timers, the spool calls and the Segment I/O that carry them out.
 //
 // Threading. Everything that decides runs on one strand (`strand`): the queues, the counters,
 // the timers. Segment I/O runs on the connections' own strands and hands its answers back
@@ -28,14 +33,16 @@
 #include <utility>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/delivery/backoff_policy.hpp"
+#include "core/delivery/settle_decision.hpp"
+#include "core/delivery/write_key_queue.hpp"
 #include "server/delivery/delivery_dispatcher.hpp"
 #include "server/delivery/delivery_metrics.hpp"
 #include "server/delivery/delivery_status.hpp"
 #include "server/delivery/segment_client.hpp"
 #include "server/delivery/settle_retrier.hpp"
 #include "server/delivery/spool_worker.hpp"
-#include "server/delivery/write_key_queue.hpp"
 #include "server/net/logger.hpp"
 #include "server/storage/spool.hpp"
 
@@ -44,15 +51,14 @@ namespace lsr::server {
 struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatcher::Impl> {
     using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
 
-    // One write key: its delivery state and the timer that wakes its pump.
+    // One write key: its delivery state (core::WriteKeyQueue) and the timer that wakes its pump.
     struct Queue {
-        Queue(std::string key, const config::WriteKeyLimits& limits, const core::RetrySettings& retry,
+        Queue(std::string key, const core::WriteKeyLimits& limits, const core::RetrySettings& retry,
               std::int64_t now_ms, Strand& strand)
             : state(std::move(key), limits, now_ms, retry), timer(strand) {}
-        WriteKeyQueue state;
+        core::WriteKeyQueue state;
         boost::asio::steady_timer timer;
-        std::int64_t wake_at = WriteKeyQueue::kNever;
-        bool hinted = false;  // batches became due while a lease was under way
+        std::int64_t wake_at = core::WriteKeyQueue::kNever;
     };
 
     struct PollResult {
@@ -64,10 +70,11 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
     // success (on the strand).
     using SettleWrite = std::function<SpoolError()>;  // the error carries SQLite's detail for the log
     using SettleDone = std::function<void(Queue&)>;
+    using Decision = std::shared_ptr<const core::SettleDecision>;
 
     Impl(boost::asio::io_context& io_ctx, const config::SegmentConfig& segment_cfg,
          const config::SpoolConfig& spool_config, Spool& spool_ref, Logger& logger,
-         prometheus::Registry& registry);
+         prometheus::Registry& registry, const core::Clock& wall_clock);
 
     // -- strand entry points ------------------------------------------------------------
     // Runs `work()` on the spool thread, then `then(result)` here; then looks whether a stop
@@ -108,24 +115,19 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
     // -- leasing and sending (delivery_dispatcher_pump.cpp) -------------------------------
     void pump(const std::string& key);
     void on_leased(const std::string& key, std::size_t asked, std::vector<SpoolBatch> batches);
-    // Something became due at `ms` (a notify, a split, a reschedule).
-    void hint_due(Queue& q, std::int64_t ms);
     void send(Queue& q, std::shared_ptr<SpoolBatch> batch);
 
     // -- answers and settling (delivery_dispatcher_settle.cpp) ----------------------------
     void on_sent_guarded(const std::shared_ptr<SpoolBatch>& b, std::uint64_t epoch,
                          SegmentResponse r) noexcept;
     void on_sent(const std::shared_ptr<SpoolBatch>& b, std::uint64_t epoch, SegmentResponse r);
+    void log_decision(const SpoolBatch& b, const core::SettleDecision& d);
+    // The spool write that carries out decision `d` on batch `b`.
+    void carry_out(const std::shared_ptr<SpoolBatch>& b, Decision d);
     void settle(const std::shared_ptr<SpoolBatch>& b, const char* op, SettleWrite write, SettleDone done,
                 std::uint32_t tries = 0);
     void settle_later(const std::shared_ptr<SpoolBatch>& b, const char* op, SettleWrite write,
                       SettleDone done, std::uint32_t tries, std::int64_t delay_ms);
-    void settle_delivered(const std::shared_ptr<SpoolBatch>& b);
-    void settle_retry(const std::shared_ptr<SpoolBatch>& b, std::int64_t next_ms, const std::string& reason,
-                      double retry_after_s);
-    void settle_split(const std::shared_ptr<SpoolBatch>& b, int status, const std::string& reason);
-    void settle_dead(const std::shared_ptr<SpoolBatch>& b, int status, const std::string& reason,
-                     const std::string& metric_reason);
     void notify_settled(const SpoolBatch& b, BatchFate fate);
     void after_settle(Queue& q, std::int64_t batch_id);
 
@@ -133,6 +135,7 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
     void begin_stop(std::function<void()> done);
     void check_stopped();
     void refresh_status();
+    void read_status(StatusHandler done);
 
     boost::asio::io_context& io;
     config::SegmentConfig cfg;
@@ -150,7 +153,7 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
     boost::asio::steady_timer poll_timer;
     bool poll_timer_armed = false;
 
-    std::function<std::int64_t()> now;
+    const core::Clock& clock;
     std::map<std::string, std::unique_ptr<Queue>> queues;
     bool stopping = false;
     bool polling = false;

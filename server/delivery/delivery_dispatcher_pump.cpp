@@ -39,7 +39,7 @@ void DeliveryDispatcher::Impl::do_poll(bool with_stats) {
 
 void DeliveryDispatcher::Impl::on_poll(PollResult r) {
     polling = false;
-    const std::int64_t t = now();
+    const std::int64_t t = clock.unix_ms();
     if (r.stats) {
         metrics.on_spool_stats(*r.stats, t);
         last_stats = *r.stats;
@@ -49,9 +49,7 @@ void DeliveryDispatcher::Impl::on_poll(PollResult r) {
     }
     std::map<std::string, std::int64_t> present(r.keys.begin(), r.keys.end());
     for (auto it = queues.begin(); it != queues.end();) {
-        Queue& q = *it->second;
-        if (!present.contains(it->first) && q.state.in_flight() == 0 && !q.state.leasing &&
-            !q.state.paused(t)) {
+        if (it->second->state.idle(t, present.contains(it->first))) {
             it = queues.erase(it);  // nothing left for this key
         } else {
             ++it;
@@ -94,7 +92,9 @@ void DeliveryDispatcher::Impl::arm_poll_timer() {
 DeliveryDispatcher::Impl::Queue& DeliveryDispatcher::Impl::queue(const std::string& key) {
     auto it = queues.find(key);
     if (it == queues.end()) {
-        it = queues.emplace(key, std::make_unique<Queue>(key, cfg.per_write_key, cfg.retry, now(), strand))
+        it = queues
+                 .emplace(key,
+                          std::make_unique<Queue>(key, cfg.per_write_key, cfg.retry, clock.unix_ms(), strand))
                  .first;
     }
     return *it->second;
@@ -110,7 +110,7 @@ void DeliveryDispatcher::Impl::arm(Queue& q, std::int64_t at_ms) {
         return;
     }
     q.wake_at = at_ms;
-    q.timer.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(0, at_ms - now())));
+    q.timer.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(0, at_ms - clock.unix_ms())));
     q.timer.async_wait(
         [self = shared_from_this(), key = q.state.write_key()](const boost::system::error_code& ec) {
             if (ec) {
@@ -118,7 +118,7 @@ void DeliveryDispatcher::Impl::arm(Queue& q, std::int64_t at_ms) {
             }
             self->guard("pump", [&] {
                 if (Queue* qq = self->find(key)) {
-                    qq->wake_at = WriteKeyQueue::kNever;
+                    qq->wake_at = core::WriteKeyQueue::kNever;
                 }
                 self->pump(key);
             });
@@ -127,56 +127,31 @@ void DeliveryDispatcher::Impl::arm(Queue& q, std::int64_t at_ms) {
 
 // -- leasing and sending ----------------------------------------------------------------
 void DeliveryDispatcher::Impl::pump(const std::string& key) {
-    Queue* qp = find(key);
-    if (qp == nullptr || stopping || worker.closed() || qp->state.leasing) {
+    Queue* q = find(key);
+    if (q == nullptr || stopping || worker.closed()) {
         return;
     }
-    Queue& q = *qp;
-    const std::int64_t t = now();
-    if (q.state.paused(t)) {
-        return arm(q, q.state.paused_until_ms());
+    using Step = core::WriteKeyQueue::Step;
+    const Step step = q->state.next_step(clock.unix_ms());
+    switch (step.kind) {
+        case Step::Kind::wait_for_news:
+            return;
+        case Step::Kind::wait_until:
+            return arm(*q, step.at_ms);
+        case Step::Kind::lease:
+            break;
     }
-    // Healthy: when the earliest batch is due. Failing: one probe at the key's probe time,
-    // whatever batch it takes. Recovering: every waiting batch now (core::KeyHealth).
-    const std::int64_t due = q.state.due_at(t);
-    if (due > t) {
-        if (due != WriteKeyQueue::kNever) {
-            arm(q, due);
-        }
-        return;
-    }
-    bool tokens_limited = false;
-    const std::size_t cap = q.state.capacity(t, &tokens_limited);
-    if (cap == 0) {
-        if (tokens_limited) {
-            arm(q, q.state.next_token_ms(t));
-        }
-        return;  // otherwise all slots are busy: a settle pumps again
-    }
-    q.state.take(t, cap);
-    q.state.leasing = true;
-    const std::int64_t horizon = q.state.lease_horizon(t);
-    on_spool(
-        [self = shared_from_this(), key, horizon, cap] { return self->spool.lease_due(key, horizon, cap); },
-        [self = shared_from_this(), key, cap](std::vector<SpoolBatch> batches) {
-            self->on_leased(key, cap, std::move(batches));
-        });
+    on_spool([self = shared_from_this(), key, horizon = step.horizon_ms,
+              cap = step.count] { return self->spool.lease_due(key, horizon, cap); },
+             [self = shared_from_this(), key, cap = step.count](std::vector<SpoolBatch> batches) {
+                 self->on_leased(key, cap, std::move(batches));
+             });
 }
 
 void DeliveryDispatcher::Impl::on_leased(const std::string& key, std::size_t asked,
                                          std::vector<SpoolBatch> batches) {
     Queue& q = queue(key);
-    q.state.leasing = false;
-    if (batches.size() < asked) {
-        q.state.refund(asked - batches.size());
-        // None due as of the lease's read. Unless batches were announced meanwhile (their
-        // commit may postdate that read), wait for polls and settles to tell more.
-        if (!q.hinted) {
-            q.state.set_next_due(WriteKeyQueue::kNever);
-        }
-        q.state.end_recovery();  // every waiting batch has been taken
-    }
-    q.hinted = false;
+    q.state.end_lease(asked, batches.size());
     for (auto& b : batches) {
         if (owned.contains(b.id)) {
             // Already ours (in flight, or its settle being written again): the spool let
@@ -188,13 +163,6 @@ void DeliveryDispatcher::Impl::on_leased(const std::string& key, std::size_t ask
     }
     pump(key);  // more may be due, with slots and tokens left
     refresh_status();
-}
-
-void DeliveryDispatcher::Impl::hint_due(Queue& q, std::int64_t ms) {
-    q.state.lower_next_due(ms);
-    if (q.state.leasing) {
-        q.hinted = true;
-    }
 }
 
 void DeliveryDispatcher::Impl::send(Queue& q, std::shared_ptr<SpoolBatch> batch) {

@@ -8,8 +8,8 @@
 #include <string>
 #include <utility>
 
-#include "core/delivery/batch_envelope.hpp"
 #include "core/delivery/settle_decision.hpp"
+#include "core/delivery/write_key_queue.hpp"
 #include "server/delivery/delivery_dispatcher_impl.hpp"
 
 namespace lsr::server {
@@ -30,15 +30,18 @@ void DeliveryDispatcher::Impl::on_sent_guarded(const std::shared_ptr<SpoolBatch>
         why = "unknown exception";
     }
     guard("dead letter", [&] {
-        log.error("a batch could not be handled; dead-lettered",
-                  {{"key", WriteKeyQueue::short_key(b->write_key)}, {"batch_id", b->id}, {"error", why}});
-        settle_dead(b, 0, "local: " + why, "local");
+        log.error(
+            "a batch could not be handled; dead-lettered",
+            {{"key", core::WriteKeyQueue::short_key(b->write_key)}, {"batch_id", b->id}, {"error", why}});
+        auto d = std::make_shared<const SettleDecision>(SettleDecision::local(why));
+        queue(b->write_key).state.on_answer(*d, clock.unix_ms(), 0);
+        carry_out(b, std::move(d));
     });
 }
 
 void DeliveryDispatcher::Impl::on_sent(const std::shared_ptr<SpoolBatch>& b, std::uint64_t epoch,
                                        SegmentResponse r) {
-    const std::int64_t t = now();
+    const std::int64_t t = clock.unix_ms();
     SettleDecision::Answer answer;
     answer.local = r.local;
     answer.answered = !r.ec;
@@ -47,81 +50,71 @@ void DeliveryDispatcher::Impl::on_sent(const std::shared_ptr<SpoolBatch>& b, std
     answer.body_excerpt = r.body_excerpt;
     answer.retry_after = r.retry_after;
     answer.rate_limit_reset = r.rate_limit_reset;
-    const SettleDecision d = SettleDecision::decide(
-        answer, SettleDecision::Batch{b->events, b->attempts, b->created_ms}, cfg.retry, t, backoff);
-    const std::string short_key = WriteKeyQueue::short_key(b->write_key);
-    if (d.kind == SettleDecision::Kind::local_failure) {
-        // Nothing went out (or its answer could not be read).
-        log.error("a batch could not be sent for a local reason; dead-lettered",
-                  {{"key", short_key},
-                   {"batch_id", b->id},
-                   {"events", static_cast<std::int64_t>(b->events)},
-                   {"reason", d.reason}});
-        return settle_dead(b, 0, d.reason, d.metric_reason);
+    auto d = std::make_shared<const SettleDecision>(
+        SettleDecision::decide(answer, SettleDecision::Batch{b->events, b->attempts, b->created_ms, b->body},
+                               cfg.retry, t, backoff));
+    if (d->kind != SettleDecision::Kind::local_failure) {
+        metrics.on_answer(d->status, b->events, static_cast<double>(r.duration.count()) / 1e6, t);
     }
-    metrics.on_answer(d.status, b->events, static_cast<double>(r.duration.count()) / 1e6, t);
     Queue& q = queue(b->write_key);
-    if (d.congestion) {
-        q.state.on_congestion();
-    } else if (d.kind == SettleDecision::Kind::deliver) {
-        q.state.on_success();
+    const core::WriteKeyQueue::AnswerEffect effect = q.state.on_answer(*d, t, epoch);
+    const std::string short_key = core::WriteKeyQueue::short_key(b->write_key);
+    if (effect.recovered) {
+        log.info(core::WriteKeyQueue::kRecoveredMessage, {{"key", short_key}});
     }
-    if (d.failed_request) {
-        q.state.on_failed_request(t, epoch, d.probe_jitter);
-    } else if (d.kind == SettleDecision::Kind::deliver) {
-        const bool was_failing = q.state.health().failing();
-        if (q.state.on_successful_request(epoch)) {
-            if (was_failing) {
-                log.info(
-                    "segment answers the write key again; its waiting batches "
-                    "are due now",
-                    {{"key", short_key}});
-            }
-            hint_due(q, t);
-        }
+    if (effect.pause_began) {
+        log.warn(
+            core::WriteKeyQueue::kPausedMessage,
+            {{"key", short_key}, {"status", static_cast<std::int64_t>(d->status)}, {"wait_ms", d->delay_ms}});
     }
-    switch (d.kind) {
-        case SettleDecision::Kind::deliver:
-            return settle_delivered(b);
-        case SettleDecision::Kind::split:
-            return settle_split(b, d.status, d.reason);
-        case SettleDecision::Kind::reject:
-            log.warn("segment rejected a batch; dead-lettered",
-                     {{"key", short_key},
-                      {"batch_id", b->id},
-                      {"status", static_cast<std::int64_t>(d.status)},
-                      {"events", static_cast<std::int64_t>(b->events)},
-                      {"reason", d.reason}});
-            return settle_dead(b, d.status, d.reason, d.metric_reason);
-        case SettleDecision::Kind::give_up:
-            log.warn("segment batch too old to retry; dead-lettered",
-                     {{"key", short_key},
-                      {"batch_id", b->id},
-                      {"events", static_cast<std::int64_t>(b->events)},
-                      {"reason", d.reason}});
-            return settle_dead(b, d.status, d.reason, d.metric_reason);
-        case SettleDecision::Kind::retry:
-        case SettleDecision::Kind::local_failure:  // handled above
+    log_decision(*b, *d);
+    carry_out(b, std::move(d));
+}
+
+// The decision's log line (core::SettleDecision names it), with the batch's fields.
+void DeliveryDispatcher::Impl::log_decision(const SpoolBatch& b, const SettleDecision& d) {
+    LogLevel level = LogLevel::debug;
+    switch (d.log_severity) {
+        case SettleDecision::Severity::none:
+            return;
+        case SettleDecision::Severity::debug:
+            level = LogLevel::debug;
+            break;
+        case SettleDecision::Severity::info:
+            level = LogLevel::info;
+            break;
+        case SettleDecision::Severity::warn:
+            level = LogLevel::warn;
+            break;
+        case SettleDecision::Severity::error:
+            level = LogLevel::error;
             break;
     }
-    if (d.pause) {
-        if (!q.state.paused(t + d.delay_ms - 1)) {
-            log.warn("segment asked to wait; pausing the write key",
-                     {{"key", short_key},
-                      {"status", static_cast<std::int64_t>(d.status)},
-                      {"wait_ms", d.delay_ms}});
-        }
-        q.state.pause_until(t + d.delay_ms);
+    if (!log.enabled(level)) {
+        return;
     }
-    if (b->attempts == 0 || log.enabled(LogLevel::debug)) {
-        log.log(b->attempts == 0 ? LogLevel::info : LogLevel::debug, "segment batch failed; will retry",
-                {{"key", short_key},
-                 {"batch_id", b->id},
-                 {"attempt", static_cast<std::int64_t>(b->attempts + 1)},
-                 {"delay_ms", d.delay_ms},
-                 {"reason", d.reason}});
+    const std::string short_key = core::WriteKeyQueue::short_key(b.write_key);
+    const auto events = static_cast<std::int64_t>(b.events);
+    switch (d.kind) {
+        case SettleDecision::Kind::retry:
+            return log.log(level, d.log_message,
+                           {{"key", short_key},
+                            {"batch_id", b.id},
+                            {"attempt", static_cast<std::int64_t>(b.attempts + 1)},
+                            {"delay_ms", d.delay_ms},
+                            {"reason", d.reason}});
+        case SettleDecision::Kind::reject:
+            return log.log(level, d.log_message,
+                           {{"key", short_key},
+                            {"batch_id", b.id},
+                            {"status", static_cast<std::int64_t>(d.status)},
+                            {"events", events},
+                            {"reason", d.reason}});
+        default:
+            return log.log(
+                level, d.log_message,
+                {{"key", short_key}, {"batch_id", b.id}, {"events", events}, {"reason", d.reason}});
     }
-    settle_retry(b, t + d.delay_ms, d.reason, d.pause ? static_cast<double>(d.delay_ms) / 1000.0 : 0.0);
 }
 
 // -- settling
@@ -189,70 +182,56 @@ void DeliveryDispatcher::Impl::settle_later(const std::shared_ptr<SpoolBatch>& b
                             });
 }
 
-void DeliveryDispatcher::Impl::settle_delivered(const std::shared_ptr<SpoolBatch>& b) {
-    settle(
-        b, "mark_delivered",
-        [self = shared_from_this(), id = b->id] { return self->spool.mark_delivered(id); },
-        [self = shared_from_this(), b](Queue& q) {
-            self->metrics.on_delivered(b->events);
-            ++q.state.delivered_batches;
-            self->notify_settled(*b, BatchFate::delivered);
-        });
-}
-
-void DeliveryDispatcher::Impl::settle_retry(const std::shared_ptr<SpoolBatch>& b, std::int64_t next_ms,
-                                            const std::string& reason, double retry_after_s) {
-    Queue& q = queue(b->write_key);
-    ++q.state.failed_attempts;
-    q.state.last_error = reason;
-    settle(
-        b, "reschedule",
-        [self = shared_from_this(), id = b->id, next_ms, reason] {
-            return self->spool.reschedule(id, next_ms, reason);
-        },
-        [self = shared_from_this(), next_ms, retry_after_s](Queue& qq) {
-            self->metrics.on_retry(retry_after_s);
-            self->hint_due(qq, next_ms);
-        });
-}
-
-void DeliveryDispatcher::Impl::settle_split(const std::shared_ptr<SpoolBatch>& b, int status,
-                                            const std::string& reason) {
-    auto [first, second] = core::BatchEnvelope::split_half(b->body);
-    if (second.empty()) {
-        return settle_dead(b, status, reason,
-                           "http_" + std::to_string(status));  // could not split
+void DeliveryDispatcher::Impl::carry_out(const std::shared_ptr<SpoolBatch>& b, Decision d) {
+    const auto id = b->id;
+    switch (d->kind) {
+        case SettleDecision::Kind::deliver:
+            return settle(
+                b, "mark_delivered",
+                [self = shared_from_this(), id] { return self->spool.mark_delivered(id); },
+                [self = shared_from_this(), b, d](Queue& q) {
+                    self->metrics.on_delivered(b->events);
+                    q.state.record(*d);
+                    self->notify_settled(*b, BatchFate::delivered);
+                });
+        case SettleDecision::Kind::retry:
+            return settle(
+                b, "reschedule",
+                [self = shared_from_this(), id, d] {
+                    return self->spool.reschedule(id, d->next_attempt_ms, d->reason);
+                },
+                [self = shared_from_this(), d](Queue& q) {
+                    self->metrics.on_retry(d->retry_after_s);
+                    q.state.hint_due(d->next_attempt_ms);
+                });
+        case SettleDecision::Kind::split:
+            return settle(
+                b, "split",
+                [self = shared_from_this(), id, d] {
+                    std::int64_t first_id = 0;
+                    std::int64_t second_id = 0;
+                    const auto& h = d->halves;
+                    return self->spool.split(id, h.first, h.first_events, h.second, h.second_events,
+                                             &first_id, &second_id);
+                },
+                [self = shared_from_this()](Queue& q) {
+                    self->metrics.on_split();
+                    q.state.hint_due(self->clock.unix_ms());  // both halves are due now
+                });
+        case SettleDecision::Kind::reject:
+        case SettleDecision::Kind::give_up:
+        case SettleDecision::Kind::local_failure:
+            return settle(
+                b, "dead_letter",
+                [self = shared_from_this(), id, d] {
+                    return self->spool.dead_letter(id, d->status, d->reason);
+                },
+                [self = shared_from_this(), b, d](Queue& q) {
+                    self->metrics.on_dead_letter(d->metric_reason, b->events);
+                    q.state.record(*d);
+                    self->notify_settled(*b, BatchFate::dead_lettered);
+                });
     }
-    const std::uint32_t first_events = core::BatchEnvelope::count_events(first);
-    const std::uint32_t second_events = core::BatchEnvelope::count_events(second);
-    queue(b->write_key).state.last_error = reason;
-    auto halves = std::make_shared<std::pair<std::string, std::string>>(std::move(first), std::move(second));
-    settle(
-        b, "split",
-        [self = shared_from_this(), id = b->id, halves, first_events, second_events] {
-            std::int64_t a = 0;
-            std::int64_t c = 0;
-            return self->spool.split(id, halves->first, first_events, halves->second, second_events, &a, &c);
-        },
-        [self = shared_from_this()](Queue& q) {
-            self->metrics.on_split();
-            self->hint_due(q, self->now());  // both halves are due now
-        });
-}
-
-void DeliveryDispatcher::Impl::settle_dead(const std::shared_ptr<SpoolBatch>& b, int status,
-                                           const std::string& reason, const std::string& metric_reason) {
-    queue(b->write_key).state.last_error = reason;
-    settle(
-        b, "dead_letter",
-        [self = shared_from_this(), id = b->id, status, reason] {
-            return self->spool.dead_letter(id, status, reason);
-        },
-        [self = shared_from_this(), b, metric_reason](Queue& q) {
-            self->metrics.on_dead_letter(metric_reason, b->events);
-            ++q.state.dead_lettered_batches;
-            self->notify_settled(*b, BatchFate::dead_lettered);
-        });
 }
 
 void DeliveryDispatcher::Impl::notify_settled(const SpoolBatch& b, BatchFate fate) {

@@ -3,66 +3,87 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/delivery/write_key_queue.hpp"
+#include "core/json_out.hpp"
 #include "core/text.hpp"
-#include "server/delivery/write_key_queue.hpp"
 #include "server/storage/spool.hpp"
 
 namespace lsr::server {
 
 namespace {
 
-const char* boolean(bool b) {
-    return b ? "true" : "false";
+void field(core::JsonOut& out, std::string_view key, bool value) {
+    out.raw(',');
+    out.key(key);
+    out.raw(value ? "true" : "false");
+}
+
+template <class Integer>
+void field(core::JsonOut& out, std::string_view key, Integer value) {
+    out.raw(',');
+    out.key(key);
+    out.raw(std::to_string(value));
+}
+
+// Texts that may hold any bytes (a cut write key, an error): valid UTF-8 in the document.
+void text_field(core::JsonOut& out, std::string_view key, std::string_view value) {
+    out.raw(',');
+    out.key(key);
+    out.string(core::valid_utf8_text(value));
 }
 
 }  // namespace
 
-void DeliveryStatus::publish(const Overview& o, const std::vector<const WriteKeyQueue*>& keys) {
+void DeliveryStatus::publish(const Overview& o, const std::vector<const core::WriteKeyQueue*>& keys) {
     const std::int64_t t = o.now_ms;
     const SpoolStats empty;
     const SpoolStats& st = o.spool != nullptr ? *o.spool : empty;
-    std::string out = "{\"stopping\":";
-    out += boolean(o.stopping);
-    out += ",\"in_flight\":" + std::to_string(o.in_flight);
-    out += ",\"endpoint\":";
-    core::append_json_string(out, o.endpoint);
-    out += ",\"spool\":{\"batches\":" + std::to_string(st.batches) +
-           ",\"events\":" + std::to_string(st.events) + ",\"bytes\":" + std::to_string(st.bytes) +
-           ",\"dead_letters\":" + std::to_string(st.dead_letters) + ",\"oldest_event_age_s\":" +
-           std::to_string(
-               st.oldest_created_ms > 0 ? std::max<std::int64_t>(0, t - st.oldest_created_ms) / 1000 : 0) +
-           "}";
-    out += ",\"write_keys\":[";
+    std::string doc;
+    core::JsonOut out(doc);
+    out.raw('{');
+    out.key("stopping");
+    out.raw(o.stopping ? "true" : "false");
+    field(out, "in_flight", o.in_flight);
+    text_field(out, "endpoint", o.endpoint);
+    out.raw(',');
+    out.key("spool");
+    out.raw('{');
+    out.key("batches");
+    out.raw(std::to_string(st.batches));
+    field(out, "events", st.events);
+    field(out, "bytes", st.bytes);
+    field(out, "dead_letters", st.dead_letters);
+    field(out, "oldest_event_age_s",
+          st.oldest_created_ms > 0 ? std::max<std::int64_t>(0, t - st.oldest_created_ms) / 1000 : 0);
+    out.raw("},");
+    out.key("write_keys");
+    out.raw('[');
     bool first = true;
-    for (const WriteKeyQueue* q : keys) {
-        const WriteKeyQueue& s = *q;
-        if (!first) {
-            out += ',';
-        }
+    for (const core::WriteKeyQueue* q : keys) {
+        const core::WriteKeyQueue& s = *q;
+        out.raw(first ? "{" : ",{");
         first = false;
-        out += "{\"key\":";
-        core::append_json_string(out, WriteKeyQueue::short_key(s.write_key()));
-        out += ",\"due\":";
-        out += boolean(s.next_due_ms() <= t);
-        out += ",\"next_attempt_ms\":" + (s.next_due_ms() == WriteKeyQueue::kNever
-                                              ? std::string("null")
-                                              : std::to_string(s.next_due_ms()));
-        out += ",\"in_flight\":" + std::to_string(s.in_flight());
-        out += ",\"in_flight_limit\":" + std::to_string(s.in_flight_limit());
-        out += ",\"paused_until_ms\":" + std::to_string(s.paused(t) ? s.paused_until_ms() : 0);
-        out += ",\"failing\":";
-        out += boolean(s.health().failing());
-        out += ",\"next_probe_ms\":" + std::to_string(s.health().next_probe_ms());
-        out += ",\"delivered_batches\":" + std::to_string(s.delivered_batches);
-        out += ",\"failed_attempts\":" + std::to_string(s.failed_attempts);
-        out += ",\"dead_lettered_batches\":" + std::to_string(s.dead_lettered_batches);
-        out += ",\"last_error\":";
-        core::append_json_string(out, s.last_error);
-        out += '}';
+        out.key("key");
+        out.string(core::valid_utf8_text(core::WriteKeyQueue::short_key(s.write_key())));
+        field(out, "due", s.next_due_ms() <= t);
+        out.raw(',');
+        out.key("next_attempt_ms");
+        out.raw(s.next_due_ms() == core::WriteKeyQueue::kNever ? std::string("null")
+                                                               : std::to_string(s.next_due_ms()));
+        field(out, "in_flight", s.in_flight());
+        field(out, "in_flight_limit", s.in_flight_limit());
+        field(out, "paused_until_ms", s.paused(t) ? s.paused_until_ms() : 0);
+        field(out, "failing", s.health().failing());
+        field(out, "next_probe_ms", s.health().next_probe_ms());
+        field(out, "delivered_batches", s.delivered_batches());
+        field(out, "failed_attempts", s.failed_attempts());
+        field(out, "dead_lettered_batches", s.dead_lettered_batches());
+        text_field(out, "last_error", s.last_error());
+        out.raw('}');
     }
-    out += "]}";
+    out.raw("]}");
     std::lock_guard lock(mu_);
-    cache_ = std::move(out);
+    cache_ = std::move(doc);
 }
 
 std::string DeliveryStatus::json() {

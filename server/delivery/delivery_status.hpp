@@ -1,5 +1,6 @@
 // The delivery part of /status (DeliveryDispatcher::status_json documents its shape):
-// rendered on the dispatcher's strand after each poll and settle, read from any thread.
+// rendered (core::JsonOut) on the dispatcher's strand after each poll and settle, read from
+// any thread.
 #pragma once
 
 #include <cstdint>
@@ -8,10 +9,13 @@
 #include <string_view>
 #include <vector>
 
+namespace lsr::core {
+class WriteKeyQueue;
+}  // namespace lsr::core
+
 namespace lsr::server {
 
 struct SpoolStats;
-class WriteKeyQueue;
 
 class DeliveryStatus {
   public:
@@ -24,7 +28,7 @@ class DeliveryStatus {
     };
 
     // Renders the document from the overview and the write keys' queues, and publishes it.
-    void publish(const Overview& overview, const std::vector<const WriteKeyQueue*>& keys);
+    void publish(const Overview& overview, const std::vector<const core::WriteKeyQueue*>& keys);
     std::string json();
 
   private:

@@ -6,7 +6,6 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
-#include <chrono>
 #include <ctime>
 #include <stdexcept>
 #include <utility>
@@ -26,12 +25,6 @@ namespace http = boost::beast::http;
 
 namespace {
 
-std::int64_t system_now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 std::string user_agent() {
     std::string ua;
     ua.reserve(48);
@@ -42,8 +35,8 @@ std::string user_agent() {
 
 }  // namespace
 
-SegmentClient::SegmentClient(asio::io_context& io, const config::SegmentConfig& cfg)
-    : io_(io), cfg_(cfg), user_agent_(user_agent()), wall_clock_(system_now_ms) {
+SegmentClient::SegmentClient(asio::io_context& io, const config::SegmentConfig& cfg, const core::Clock& clock)
+    : io_(io), cfg_(cfg), user_agent_(user_agent()), clock_(clock) {
     std::string error;
     auto ep = SegmentEndpoint::from_config(cfg, error);
     if (!ep) {
@@ -155,7 +148,7 @@ void SegmentClient::fail_locally(std::shared_ptr<SegmentConnection> conn, Handle
 
 SegmentConnection::Request SegmentClient::build_request(SegmentSend request, bool& gzipped) const {
     // The envelope is built now, when a connection is ready, so sentAt is the attempt's time.
-    std::string body = envelope(request.body, iso8601_ms(wall_clock_()), request.write_key);
+    std::string body = envelope(request.body, iso8601_ms(clock_.unix_ms()), request.write_key);
     request.body.clear();
     request.body.shrink_to_fit();
     SegmentConnection::Request req{http::verb::post, endpoint_.batch_target(), 11};

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/clock.hpp"
 #include "server/delivery/segment_connection.hpp"
 #include "server/delivery/segment_endpoint.hpp"
 
@@ -36,10 +37,10 @@ struct SegmentSend {
 class SegmentClient {
   public:
     using Handler = std::function<void(SegmentResponse)>;
-    using WallClock = std::function<std::int64_t()>;  // ms since the epoch, for sentAt
 
     // Throws std::runtime_error for an invalid endpoint or an unreadable CA file (start-up).
-    SegmentClient(boost::asio::io_context& io, const config::SegmentConfig& cfg);
+    // `clock` (its wall time stamps sentAt) must outlive the client.
+    SegmentClient(boost::asio::io_context& io, const config::SegmentConfig& cfg, const core::Clock& clock);
     ~SegmentClient();
     SegmentClient(const SegmentClient&) = delete;
     SegmentClient& operator=(const SegmentClient&) = delete;
@@ -50,7 +51,6 @@ class SegmentClient {
     void shutdown();
 
     const SegmentEndpoint& endpoint() const { return endpoint_; }
-    void set_wall_clock(WallClock clock) { wall_clock_ = std::move(clock); }
     std::size_t open_connections();
 
     // The pieces of a request, public for tests.
@@ -78,7 +78,7 @@ class SegmentClient {
     SegmentEndpoint endpoint_;
     std::unique_ptr<boost::asio::ssl::context> tls_;
     std::string user_agent_;
-    WallClock wall_clock_;
+    const core::Clock& clock_;
 
     std::mutex mutex_;
     std::vector<std::shared_ptr<SegmentConnection>> idle_;

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <string>
 
+#include "core/clock.hpp"
+#include "core/json_out.hpp"
 #include "server/delivery/delivery_dispatcher.hpp"
 #include "server/storage/spool.hpp"
 #include "server/storage/spool_probe.hpp"
@@ -13,36 +15,62 @@ namespace lsr::server {
 
 namespace {
 
-std::int64_t now_ms() {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+template <class Integer>
+void number(core::JsonOut& out, std::string_view key, Integer value) {
+    out.key(key);
+    out.raw(std::to_string(value));
 }
 
-std::string status_body(ServiceContext& ctx) {
+// `s`: the spool's figures, read for this request off the io threads
+// (DeliveryDispatcher::read_status); `delivery`: the dispatcher's own document.
+std::string status_body(const ServiceContext& ctx, const core::Clock& clock, const SpoolStats& s,
+                        const std::string& delivery) {
     const auto uptime =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - ctx.started)
-            .count();
-    const SpoolStats s = ctx.spool.stats();  // live: operators read it after their own actions
-    const std::int64_t oldest_age_ms = s.oldest_created_ms > 0 ? now_ms() - s.oldest_created_ms : 0;
-    std::string out = "{\"service\":\"looker-segment-relay\",\"version\":\"" LSR_VERSION "\"";
-    out += ",\"uptime_s\":" + std::to_string(uptime);
-    out += ",\"draining\":" + std::string(ctx.draining.load() ? "true" : "false");
-    out += ",\"ack\":\"" +
-           std::string(ctx.config.delivery.ack == config::AckMode::spooled ? "spooled" : "delivered") + "\"";
-    out += ",\"queue\":{\"batches\":" + std::to_string(s.batches);
-    out += ",\"events\":" + std::to_string(s.events);
-    out += ",\"bytes\":" + std::to_string(s.bytes);
-    out += ",\"oldest_event_age_s\":" + std::to_string(oldest_age_ms / 1000);
-    out += ",\"spool_file_bytes\":" + std::to_string(s.file_bytes);
-    out += ",\"spool_max_bytes\":" + std::to_string(ctx.config.spool.max_bytes);
-    out += ",\"dead_letters\":" + std::to_string(s.dead_letters);
-    out += ",\"dead_letter_events\":" + std::to_string(s.dead_letter_events) + "}";
-    out += ",\"delivery\":" + ctx.dispatcher.status_json();
-    out += "}";
-    return out;
+        std::chrono::duration_cast<std::chrono::seconds>(clock.steady() - ctx.started).count();
+    const std::int64_t oldest_age_ms = s.oldest_created_ms > 0 ? clock.unix_ms() - s.oldest_created_ms : 0;
+    std::string body;
+    core::JsonOut out(body);
+    out.raw('{');
+    out.key("service");
+    out.string("looker-segment-relay");
+    out.raw(',');
+    out.key("version");
+    out.string(LSR_VERSION);
+    out.raw(',');
+    number(out, "uptime_s", uptime);
+    out.raw(',');
+    out.key("draining");
+    out.raw(ctx.draining.load() ? "true" : "false");
+    out.raw(',');
+    out.key("ack");
+    out.string(ctx.config.delivery.ack == config::AckMode::spooled ? "spooled" : "delivered");
+    out.raw(',');
+    out.key("queue");
+    out.raw('{');
+    number(out, "batches", s.batches);
+    out.raw(',');
+    number(out, "events", s.events);
+    out.raw(',');
+    number(out, "bytes", s.bytes);
+    out.raw(',');
+    number(out, "oldest_event_age_s", oldest_age_ms / 1000);
+    out.raw(',');
+    number(out, "spool_file_bytes", s.file_bytes);
+    out.raw(',');
+    number(out, "spool_max_bytes", ctx.config.spool.max_bytes);
+    out.raw(',');
+    number(out, "dead_letters", s.dead_letters);
+    out.raw(',');
+    number(out, "dead_letter_events", s.dead_letter_events);
+    out.raw("},");
+    out.key("delivery");
+    out.raw(delivery);
+    out.raw('}');
+    return body;
 }
 
-void add_routes(Router& router, ServiceContext& ctx, const std::shared_ptr<SpoolProbe>& probe) {
+void add_routes(Router& router, ServiceContext& ctx, const core::Clock& clock,
+                const std::shared_ptr<SpoolProbe>& probe) {
     router.add(http::verb::get, "/healthz", BodyKind::none,
                [](std::shared_ptr<HttpExchange> ex) { ex->respond(http::status::ok, R"({"status":"ok"})"); });
     router.add(http::verb::get, "/readyz", BodyKind::none, [&ctx, probe](std::shared_ptr<HttpExchange> ex) {
@@ -53,8 +81,13 @@ void add_routes(Router& router, ServiceContext& ctx, const std::shared_ptr<Spool
                                R"({"ready":false,"reason":"spool not writable"})");
         ex->respond(http::status::ok, R"({"ready":true})");
     });
-    router.add(http::verb::get, "/status", BodyKind::none,
-               [&ctx](std::shared_ptr<HttpExchange> ex) { ex->respond(http::status::ok, status_body(ctx)); });
+    // Live figures (operators read /status right after their own actions), queried on the
+    // dispatcher's spool thread: SQLite never runs on an io thread. The answer goes from there.
+    router.add(http::verb::get, "/status", BodyKind::none, [&ctx, &clock](std::shared_ptr<HttpExchange> ex) {
+        ctx.dispatcher.read_status([&ctx, &clock, ex](const SpoolStats& spool, const std::string& delivery) {
+            ex->respond(http::status::ok, status_body(ctx, clock, spool, delivery));
+        });
+    });
     router.add(http::verb::get, "/metrics", BodyKind::none, [&ctx](std::shared_ptr<HttpExchange> ex) {
         const prometheus::TextSerializer serializer;
         ex->respond(http::status::ok, serializer.Serialize(ctx.registry.Collect()),
@@ -64,11 +97,12 @@ void add_routes(Router& router, ServiceContext& ctx, const std::shared_ptr<Spool
 
 }  // namespace
 
-void register_operator_routes(std::initializer_list<Router*> routers, ServiceContext& ctx) {
+void register_operator_routes(std::initializer_list<Router*> routers, ServiceContext& ctx,
+                              const core::Clock& clock) {
     // Refreshed on its own thread, 4 times a second: Kubernetes probes never wait on SQLite
     // (an append's fsync, an operator tool's write lock) on an I/O thread.
     auto probe = std::make_shared<SpoolProbe>(ctx.spool, std::chrono::milliseconds(250));
-    for (Router* r : routers) add_routes(*r, ctx, probe);
+    for (Router* r : routers) add_routes(*r, ctx, clock, probe);
 }
 
 }  // namespace lsr::server

@@ -5,11 +5,14 @@
 
 #include <initializer_list>
 
+#include "core/clock.hpp"
 #include "server/http/router.hpp"
 #include "server/service/service_context.hpp"
 
 namespace lsr::server {
 
-void register_operator_routes(std::initializer_list<Router*> routers, ServiceContext& ctx);
+// `clock` (uptime, ages) must outlive the routers.
+void register_operator_routes(std::initializer_list<Router*> routers, ServiceContext& ctx,
+                              const core::Clock& clock);
 
 }  // namespace lsr::server

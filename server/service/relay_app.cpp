@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 
+#include "core/clock.hpp"
 #include "server/delivery/delivery_dispatcher.hpp"
 #include "server/http/http_server.hpp"
 #include "server/http/server_metrics.hpp"
@@ -109,8 +110,8 @@ int RelayApp::run() {
     net::thread_pool workers(cfg_.server.worker_threads);
     std::unique_ptr<DeliveryDispatcher> dispatcher_ptr;
     try {
-        dispatcher_ptr =
-            std::make_unique<DeliveryDispatcher>(io, cfg_.segment, cfg_.spool, *spool, log, *registry);
+        dispatcher_ptr = std::make_unique<DeliveryDispatcher>(io, cfg_.segment, cfg_.spool, *spool, log,
+                                                              *registry, core::Clock::system());
     } catch (const std::exception& e) {  // e.g. an unreadable segment.ca_file
         log.error("cannot set up delivery to Segment", {{"error", e.what()}});
         std::cerr << "looker-segment-relay: cannot set up delivery to Segment: " << e.what() << "\n";
@@ -118,7 +119,7 @@ int RelayApp::run() {
     }
     DeliveryDispatcher& dispatcher = *dispatcher_ptr;
     ServiceContext ctx{cfg_, log, *registry, io, workers, *spool, dispatcher, draining, started};
-    register_operator_routes({&router, &admin_router}, ctx);
+    register_operator_routes({&router, &admin_router}, ctx, core::Clock::system());
     auto execute = ExecuteHandler::create(ctx);  // installs the dispatcher's settled listener
     register_action_routes(router, ctx, execute);
     register_webhook_routes(router, ctx, execute);

@@ -11,6 +11,7 @@
 #include <future>
 #include <thread>
 
+#include "core/manual_clock.hpp"
 #include "segment_stand_in.hpp"
 #include "segment_tls_stand_in.hpp"
 #include "server/delivery/segment_endpoint.hpp"
@@ -131,15 +132,14 @@ TEST_CASE("SegmentClient: request pieces") {
 TEST_CASE("SegmentClient: POST /v1/batch with auth, user agent and a fresh sentAt") {
     SegmentStandIn stand_in;
     IoThread t;
-    SegmentClient client(t.io, custom(stand_in.url()));
-    std::int64_t now = 1'796'108'400'000;
-    client.set_wall_clock([&] { return now; });
+    lsr::core::ManualClock clock(1'796'108'400'000);
+    SegmentClient client(t.io, custom(stand_in.url()), clock);
     auto r = send_and_wait(client, batch());
     CHECK_FALSE(r.ec);
     CHECK(r.status == 200);
     CHECK_FALSE(r.gzipped);
     CHECK(r.body_excerpt == R"({"success":true})");
-    now += 61'000;
+    clock.advance(std::chrono::milliseconds(61'000));
     auto r2 = send_and_wait(client, batch(R"({"type":"identify","userId":"u1"})", 3));
     CHECK(r2.status == 200);
     auto reqs = stand_in.requests();
@@ -165,7 +165,7 @@ TEST_CASE("SegmentClient: gzip above gzip_min_bytes") {
     IoThread t;
     auto cfg = custom(stand_in.url());
     cfg.gzip_min_bytes = 1000;
-    SegmentClient client(t.io, cfg);
+    SegmentClient client(t.io, cfg, lsr::core::Clock::system());
     std::string body;
     for (int i = 0; i < 100; ++i) {
         if (i) body += ",\n";
@@ -187,7 +187,7 @@ TEST_CASE("SegmentClient: gzip above gzip_min_bytes") {
 TEST_CASE("SegmentClient: one connection is reused for sequential requests") {
     SegmentStandIn stand_in;
     IoThread t;
-    SegmentClient client(t.io, custom(stand_in.url()));
+    SegmentClient client(t.io, custom(stand_in.url()), lsr::core::Clock::system());
     for (int i = 0; i < 5; ++i) {
         auto r = send_and_wait(client, batch());
         REQUIRE(r.status == 200);
@@ -202,7 +202,7 @@ TEST_CASE("SegmentClient: at most max_connections requests in flight") {
     IoThread t;
     auto cfg = custom(stand_in.url());
     cfg.max_connections = 2;
-    SegmentClient client(t.io, cfg);
+    SegmentClient client(t.io, cfg, lsr::core::Clock::system());
     StandInAnswer slow;
     slow.delay = 100ms;
     stand_in.push(slow, 6);
@@ -223,7 +223,7 @@ TEST_CASE("SegmentClient: at most max_connections requests in flight") {
 TEST_CASE("SegmentClient: Retry-After, X-RateLimit-Reset and the body excerpt come back") {
     SegmentStandIn stand_in;
     IoThread t;
-    SegmentClient client(t.io, custom(stand_in.url()));
+    SegmentClient client(t.io, custom(stand_in.url()), lsr::core::Clock::system());
     StandInAnswer a;
     a.status = 429;
     a.headers = {{"Retry-After", "7"}, {"X-RateLimit-Reset", "1796108460"}};
@@ -243,7 +243,7 @@ TEST_CASE("SegmentClient: a slow answer times out as a network failure, and the 
     IoThread t;
     auto cfg = custom(stand_in.url());
     cfg.request_timeout_ms = 200;
-    SegmentClient client(t.io, cfg);
+    SegmentClient client(t.io, cfg, lsr::core::Clock::system());
     StandInAnswer slow;
     slow.delay = 1500ms;
     stand_in.push(slow);
@@ -265,14 +265,15 @@ TEST_CASE("SegmentClient: refused connection and dropped answer are network fail
         SegmentStandIn gone;
         dead_port = gone.port();
     }
-    SegmentClient refused(t.io, custom("http://127.0.0.1:" + std::to_string(dead_port)));
+    SegmentClient refused(t.io, custom("http://127.0.0.1:" + std::to_string(dead_port)),
+                          lsr::core::Clock::system());
     auto r = send_and_wait(refused, batch());
     CHECK(r.ec);
     CHECK_FALSE(r.timed_out);
     CHECK(r.error.rfind("connect: ", 0) == 0);
 
     SegmentStandIn stand_in;
-    SegmentClient client(t.io, custom(stand_in.url()));
+    SegmentClient client(t.io, custom(stand_in.url()), lsr::core::Clock::system());
     StandInAnswer drop;
     drop.drop = true;
     stand_in.push(drop);
@@ -286,7 +287,7 @@ TEST_CASE("SegmentClient: refused connection and dropped answer are network fail
 TEST_CASE("SegmentClient: a kept-alive connection closed by the peer is replaced transparently") {
     SegmentStandIn stand_in;
     IoThread t;
-    SegmentClient client(t.io, custom(stand_in.url()));
+    SegmentClient client(t.io, custom(stand_in.url()), lsr::core::Clock::system());
     StandInAnswer close_after;
     close_after.close_after = true;
     stand_in.push(close_after);
@@ -303,7 +304,7 @@ TEST_CASE("SegmentClient: https to a plain HTTP server fails in the TLS handshak
     SegmentStandIn stand_in;
     IoThread t;
     auto cfg = custom("https://127.0.0.1:" + std::to_string(stand_in.port()));
-    SegmentClient client(t.io, cfg);
+    SegmentClient client(t.io, cfg, lsr::core::Clock::system());
     auto r = send_and_wait(client, batch());
     CHECK(r.ec);
     CHECK(r.error.rfind("tls handshake: ", 0) == 0);
@@ -312,16 +313,16 @@ TEST_CASE("SegmentClient: https to a plain HTTP server fails in the TLS handshak
 TEST_CASE("SegmentClient: invalid endpoint or CA file throws at start-up") {
     boost::asio::io_context io;
     auto cfg = custom("ftp://x");
-    CHECK_THROWS_AS(SegmentClient(io, cfg), std::runtime_error);
+    CHECK_THROWS_AS(SegmentClient(io, cfg, lsr::core::Clock::system()), std::runtime_error);
     lsr::config::SegmentConfig us;
     us.ca_file = "/nonexistent/ca.pem";
-    CHECK_THROWS_AS(SegmentClient(io, us), std::runtime_error);
+    CHECK_THROWS_AS(SegmentClient(io, us, lsr::core::Clock::system()), std::runtime_error);
 }
 
 TEST_CASE("SegmentClient: after shutdown sends fail fast") {
     SegmentStandIn stand_in;
     IoThread t;
-    SegmentClient client(t.io, custom(stand_in.url()));
+    SegmentClient client(t.io, custom(stand_in.url()), lsr::core::Clock::system());
     CHECK(send_and_wait(client, batch()).status == 200);
     client.shutdown();
     auto r = send_and_wait(client, batch());
@@ -335,7 +336,7 @@ TEST_CASE("SegmentClient: TLS verifies the chain and the host name, and sends SN
 
     auto trusted = custom("https://localhost:" + port);
     trusted.ca_file = tls.ca_file();
-    SegmentClient ok(t.io, trusted);
+    SegmentClient ok(t.io, trusted, lsr::core::Clock::system());
     auto r = send_and_wait(ok, batch());
     CHECK_FALSE(r.ec);
     CHECK(r.status == 200);
@@ -348,13 +349,13 @@ TEST_CASE("SegmentClient: TLS verifies the chain and the host name, and sends SN
     // The right CA but a name the certificate does not carry.
     auto wrong_name = custom("https://127.0.0.1:" + port);
     wrong_name.ca_file = tls.ca_file();
-    SegmentClient mismatch(t.io, wrong_name);
+    SegmentClient mismatch(t.io, wrong_name, lsr::core::Clock::system());
     auto m = send_and_wait(mismatch, batch());
     CHECK(m.ec);
     CHECK(m.error.rfind("tls handshake: ", 0) == 0);
 
     // The system store does not know the self-signed certificate.
-    SegmentClient untrusted(t.io, custom("https://localhost:" + port));
+    SegmentClient untrusted(t.io, custom("https://localhost:" + port), lsr::core::Clock::system());
     auto u = send_and_wait(untrusted, batch());
     CHECK(u.ec);
     CHECK(u.error.rfind("tls handshake: ", 0) == 0);
@@ -369,7 +370,7 @@ TEST_CASE("SegmentClient: a request that cannot be built fails locally, and the 
     IoThread t;
     auto cfg = custom(stand_in.url());
     cfg.max_connections = 1;
-    SegmentClient client(t.io, cfg);
+    SegmentClient client(t.io, cfg, lsr::core::Clock::system());
     auto r = send_and_wait(client, SegmentSend{std::string(49'200, 'k'), R"({"type":"track"})", 0});
     CHECK(r.local);
     CHECK(r.status == 0);

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/clock.hpp"
 #include "core/hub/hub_token.hpp"
 #include "server/delivery/delivery_dispatcher.hpp"
 #include "server/net/logger.hpp"
@@ -159,7 +160,8 @@ struct Relay {
         std::string message;
         spool = Spool::open(cfg.spool, ec, message);
         REQUIRE(spool);
-        dispatcher = std::make_unique<DeliveryDispatcher>(io, cfg.segment, cfg.spool, *spool, log, registry);
+        dispatcher = std::make_unique<DeliveryDispatcher>(io, cfg.segment, cfg.spool, *spool, log, registry,
+                                                          lsr::core::Clock::system());
         ctx.reset(new ServiceContext{cfg, log, registry, io, workers, *spool, *dispatcher, draining,
                                      std::chrono::steady_clock::now()});
         execute = ExecuteHandler::create(*ctx);

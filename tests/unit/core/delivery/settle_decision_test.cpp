@@ -1,6 +1,7 @@
 #include "core/delivery/settle_decision.hpp"
 
 #include <catch2/catch.hpp>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -45,8 +46,19 @@ SettleDecision::Answer no_answer(std::string_view error) {
     return a;
 }
 
+// A stored body of `n` events, as a split reads it.
+const std::string& body_of(std::uint32_t n) {
+    static std::deque<std::string> bodies;  // grows without moving what it holds
+    while (bodies.size() <= n) {
+        std::string b;
+        for (std::size_t i = 0; i < bodies.size(); ++i) b += (i == 0 ? "" : ",\n") + std::string("{\"i\":1}");
+        bodies.push_back(b);
+    }
+    return bodies[n];
+}
+
 SettleDecision::Batch batch(std::uint32_t events, std::uint32_t attempts = 0, std::int64_t age_ms = 1000) {
-    return SettleDecision::Batch{events, attempts, kNow - age_ms};
+    return SettleDecision::Batch{events, attempts, kNow - age_ms, body_of(events)};
 }
 
 SettleDecision decide(const SettleDecision::Answer& a, const SettleDecision::Batch& b, Draws& draws) {
@@ -230,4 +242,160 @@ TEST_CASE("SettleDecision: a retryable answer for a batch older than give_up_aft
     // Exactly at the age limit it is still retried; a terminal answer is rejected, not given up.
     CHECK(decide(status(503), batch(4, 0, 3600 * 1000), draws).kind == Kind::retry);
     CHECK(decide(status(401), batch(4, 0, 3601 * 1000), draws).kind == Kind::reject);
+}
+
+// The cases the dispatcher once checked through a stand-in Segment and a stopwatch, as rows:
+// what each answer decides, with the delays the stopwatch measured.
+namespace {
+
+struct Row {
+    const char* name;
+    int status;  // 0: no answer
+    const char* retry_after;
+    const char* rate_limit_reset;
+    std::uint32_t attempts;
+    std::uint32_t base_ms;
+    std::uint32_t max_ms;
+    double jitter;
+    Kind kind;
+    bool pause;
+    std::int64_t delay_ms;
+    double retry_after_s;
+};
+
+const Row kRows[] = {
+    // Backoff with the jitter pinned at 0.999: ~150 ms, then ~300 ms.
+    {"503, first failure, jitter 0.999", 503, "", "", 0, 150, 1000, 0.999, Kind::retry, false, 149, 0},
+    {"503, second failure, jitter 0.999", 503, "", "", 1, 150, 1000, 0.999, Kind::retry, false, 299, 0},
+    {"backoff reaches max_delay_ms", 503, "", "", 5, 150, 1000, 0.999, Kind::retry, false, 999, 0},
+    // Retry-After pauses the write key for that long (the whole key: see WriteKeyQueue).
+    {"429 with Retry-After: 1", 429, "1", "", 0, 20, 100, 0.5, Kind::retry, true, 1000, 1.0},
+    // X-RateLimit-Reset only on a 429; Retry-After on any retryable answer.
+    {"503 with X-RateLimit-Reset: 5 (informational)", 503, "", "5", 0, 20, 100, 0.5, Kind::retry, false, 10,
+     0},
+    {"429 with X-RateLimit-Reset: 1", 429, "", "1", 1, 20, 100, 0.5, Kind::retry, true, 1000, 1.0},
+    {"503 with Retry-After: 1", 503, "1", "", 2, 20, 100, 0.5, Kind::retry, true, 1000, 1.0},
+    // A dropped connection or a timeout: no answer, backoff.
+    {"no answer", 0, "", "", 1, 20, 100, 0.5, Kind::retry, false, 20, 0},
+    {"500", 500, "", "", 0, 20, 100, 0.5, Kind::retry, false, 10, 0},
+    // Terminal answers go at once: no delay, no pause.
+    {"401", 401, "", "", 0, 20, 100, 0.5, Kind::reject, false, 0, 0},
+    {"501", 501, "", "", 0, 20, 100, 0.5, Kind::reject, false, 0, 0},
+    {"200", 200, "5", "5", 3, 20, 100, 0.5, Kind::deliver, false, 0, 0},
+};
+
+}  // namespace
+
+TEST_CASE("SettleDecision: table of answers, delays and pauses") {
+    for (const Row& row : kRows) {
+        INFO(row.name);
+        SettleDecision::Answer a = row.status == 0 ? no_answer("read: end of stream") : status(row.status);
+        a.retry_after = row.retry_after;
+        a.rate_limit_reset = row.rate_limit_reset;
+        lsr::core::RetrySettings retry = retry_config();
+        retry.base_delay_ms = row.base_ms;
+        retry.max_delay_ms = row.max_ms;
+        BackoffPolicy backoff(row.base_ms, row.max_ms, [&] { return row.jitter; });
+        const SettleDecision d = SettleDecision::decide(a, batch(1, row.attempts), retry, kNow, backoff);
+        CHECK(d.kind == row.kind);
+        CHECK(d.pause == row.pause);
+        CHECK(d.delay_ms == row.delay_ms);
+        CHECK(d.retry_after_s == row.retry_after_s);
+        if (d.kind == Kind::retry) {
+            CHECK(d.next_attempt_ms == kNow + row.delay_ms);
+        }
+    }
+}
+
+TEST_CASE("SettleDecision: a 400 splits a batch of many into halves, down to the single bad event") {
+    Draws draws{{0.5}};
+    std::string body;
+    for (int i = 0; i < 8; ++i) {
+        if (i > 0) body += ",\n";
+        body += R"({"userId":"p)" + std::to_string(i) + R"("})";
+    }
+    SettleDecision::Batch b = batch(8);
+    b.body = body;
+    const SettleDecision eight = decide(status(400, "invalid event"), b, draws);
+    REQUIRE(eight.kind == Kind::split);
+    CHECK(eight.halves.first_events == 4);
+    CHECK(eight.halves.second_events == 4);
+    CHECK(eight.halves.first + ",\n" + eight.halves.second == body);
+    CHECK(eight.reason == "http_400: invalid event");
+    CHECK(eight.log_severity == SettleDecision::Severity::none);
+
+    // 8 -> 4 -> 2 -> 1: the half holding p5 is split again until p5 stands alone.
+    SettleDecision::Batch two = batch(2);
+    two.body = R"({"userId":"p4"},
+{"userId":"p5"})";
+    const SettleDecision pair = decide(status(400), two, draws);
+    REQUIRE(pair.kind == Kind::split);
+    CHECK(pair.halves.first == R"({"userId":"p4"})");
+    CHECK(pair.halves.second == R"({"userId":"p5"})");
+    CHECK(pair.halves.first_events == 1);
+    CHECK(pair.halves.second_events == 1);
+
+    SettleDecision::Batch alone = batch(1);
+    alone.body = R"({"userId":"p5"})";
+    const SettleDecision dead = decide(status(400), alone, draws);
+    CHECK(dead.kind == Kind::reject);
+    CHECK(dead.status == 400);
+    CHECK(dead.metric_reason == "http_400");
+    CHECK(dead.dead_letter());
+}
+
+TEST_CASE("SettleDecision: a batch of many whose body does not split is rejected") {
+    Draws draws{{0.5}};
+    SettleDecision::Batch b = batch(3);
+    b.body = R"({"userId":"only one"})";
+    const SettleDecision d = decide(status(413, "too large"), b, draws);
+    CHECK(d.kind == Kind::reject);
+    CHECK(d.reason == "http_413: too large");
+    CHECK(d.metric_reason == "http_413");
+    CHECK(d.log_severity == SettleDecision::Severity::warn);
+}
+
+TEST_CASE("SettleDecision: a batch whose answer cannot be handled is a local failure") {
+    const SettleDecision d = SettleDecision::local("bad_alloc");
+    CHECK(d.kind == Kind::local_failure);
+    CHECK(d.status == 0);
+    CHECK(d.reason == "local: bad_alloc");
+    CHECK(d.metric_reason == "local");
+    CHECK(d.dead_letter());
+    CHECK(d.log_severity == SettleDecision::Severity::error);
+}
+
+TEST_CASE("SettleDecision: each decision names its log line") {
+    Draws draws{{0.5}};
+    using Severity = SettleDecision::Severity;
+    const SettleDecision first = decide(status(503), batch(1, 0), draws);
+    CHECK(first.log_message == "segment batch failed; will retry");
+    CHECK(first.log_severity == Severity::info);  // the first failure of a batch is news
+    CHECK(decide(status(503), batch(1, 1), draws).log_severity == Severity::debug);
+    const SettleDecision rejected = decide(status(401), batch(1), draws);
+    CHECK(rejected.log_message == "segment rejected a batch; dead-lettered");
+    CHECK(rejected.log_severity == Severity::warn);
+    const SettleDecision old = decide(status(503), batch(1, 0, 3601 * 1000), draws);
+    CHECK(old.log_message == "segment batch too old to retry; dead-lettered");
+    CHECK(old.log_severity == Severity::warn);
+    SettleDecision::Answer local = status(0);
+    local.local = true;
+    local.error = "build: refused";
+    const SettleDecision failed = decide(local, batch(1), draws);
+    CHECK(failed.log_message == "a batch could not be sent for a local reason; dead-lettered");
+    CHECK(failed.log_severity == Severity::error);
+    CHECK(decide(status(200), batch(1), draws).log_severity == Severity::none);
+}
+
+TEST_CASE("SettleDecision: a batch ten seconds old gives up under a two-second limit") {
+    Draws draws{{0.5}};
+    lsr::core::RetrySettings retry = retry_config();
+    retry.give_up_after_s = 2;
+    BackoffPolicy backoff = draws.policy();
+    const SettleDecision d = SettleDecision::decide(status(503), batch(2, 0, 10'000), retry, kNow, backoff);
+    CHECK(d.kind == Kind::give_up);
+    CHECK(d.reason.rfind("gave up after ", 0) == 0);
+    CHECK(d.reason.find("http_503") != std::string::npos);
+    CHECK(d.metric_reason == "gave_up");
+    CHECK(d.dead_letter());
 }
