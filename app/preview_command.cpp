@@ -146,6 +146,11 @@ bool looks_like_payload(const core::ExecuteRequest& r) {
     return r.type_present || r.attachment.present || r.plan.present || !r.params.empty();
 }
 
+bool starts_an_object(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    return first != std::string_view::npos && text[first] == '{';
+}
+
 // A payload `serve` would refuse: its text, as `serve` answers it.
 int refuse(const std::string& text) {
     std::cerr << "error: " << text << "\n";
@@ -301,6 +306,12 @@ int run_preview(const std::vector<std::string>& args) {
     core::ExecutePayloadScanner scanner;
     const bool parsed = !scanner.feed(input) && !scanner.finish();
     const core::ExecuteRequest& request = scanner.request();
+    if (!parsed && starts_an_object(input)) {
+        // A JSON object that is not valid JSON (or nests too deep): `serve` refuses the body
+        // with the scanner's text, whatever it was meant to be.
+        return refuse(scanner.error_message().empty() ? std::string("Request body must be valid JSON.")
+                                                      : scanner.error_message());
+    }
     if (!parsed || !looks_like_payload(request)) {  // a bare result file
         options.event = a.event.value_or("");
         core::ResultOrigin bare;

@@ -7,7 +7,8 @@ results in tests/data are sent too, as an attachment and as the body of the payl
 download_url (a stand-in Looker serves it; `preview --result` reads the saved copy). Payloads
 the relay refuses (variants of the test payloads: no type, wrong type, no write key, a bad
 write key, an unreadable or undecodable attachment, a result without rows, a download_url
-off the allowlist) must get the same text from `preview`.
+off the allowlist, a body that is not valid JSON or nests too deep) must get the same text from
+`preview`.
 
 Compared: the serialized events byte for byte, after masking only what legitimately differs
 per send: the receive time (`timestamp` of a result without ran_at) and, in hub mode, the
@@ -245,6 +246,13 @@ class ParityCase(unittest.TestCase):
             "an http download off the allowlist":
                 lambda d: d["scheduled_plan"].update(download_url="http://looker.example/x"),
         }
+        raw_cases = {
+            "invalid JSON": json.dumps(base).encode()[:-2],
+            "nested too deep": b'{"type":"query","data":' + b"[" * 300 + b"]" * 300 + b"}",
+        }
+        for label, body in raw_cases.items():
+            for source in ("segment_event", "webhook:people"):
+                self.assert_same(label, source, body, expect_refusal=True)
         webhook_cases = ("no data", "a pdf", "bad base64", "no rows", "no fields",
                          "an http download off the allowlist")
         for label, change in cases.items():
@@ -257,6 +265,26 @@ class ParityCase(unittest.TestCase):
 
 class HubModeParity(ParityCase):
     mode = "hub"
+
+    # Known disagreement, in the execute path: after the mapper stops, `serve` drops the events
+    # mapped but not yet committed (its open batch) and answers "No rows were accepted.", while
+    # `preview` prints them and says they will be delivered. Remove the decorator once the
+    # execute path keeps (flushes and commits) the events mapped before the error.
+    @unittest.expectedFailure
+    def test_a_run_that_stops_part_way(self):
+        """The hub's missing-cell error at row 3 stops the run: the events before it and the
+        count in the message agree."""
+        res = {"ran_at": "2026-11-30T10:00:00+00:00",
+               "fields": {"dimensions": [{"name": "users.id", "tags": ["user_id"]},
+                                         {"name": "users.email", "tags": ["email"]}],
+                          "measures": [], "table_calculations": []},
+               "data": [{"users.id": {"value": 1}, "users.email": {"value": "a@example.com"}},
+                        {"users.id": {"value": 2}, "users.email": {"value": "b@example.com"}},
+                        {"users.id": {"value": 3}}]}
+        doc = json.loads(data_file("execute_identify.json"))
+        doc["attachment"]["data"] = json.dumps(res)
+        for source in ("segment_event", "webhook:people"):
+            self.assert_same("stops at row 3", source, json.dumps(doc).encode())
 
 
 if __name__ == "__main__":
