@@ -2,7 +2,6 @@
 // it exactly as an execute would, and prints the events instead of sending them.
 #include "app/preview_command.hpp"
 
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -12,12 +11,18 @@
 #include <string>
 
 #include "config/config_loader.hpp"
+#include "core/clock.hpp"
+#include "core/delivery/write_key_rule.hpp"
+#include "core/hub/action_catalog.hpp"
+#include "core/hub/download_url.hpp"
 #include "core/hub/execute_answer.hpp"
 #include "core/hub/execute_payload_scanner.hpp"
+#include "core/hub/execute_request_validator.hpp"
 #include "core/mapping/attachment_decoder.hpp"
 #include "core/mapping/call_type.hpp"
 #include "core/mapping/result_format.hpp"
 #include "core/mapping/result_mapper.hpp"
+#include "server/service/execute_handler.hpp"
 
 namespace lsr::app {
 namespace {
@@ -25,10 +30,21 @@ namespace {
 constexpr const char* kUsage =
     "usage: looker-segment-relay preview [--config FILE] [--mode hub|default]\n"
     "           [--action segment_event|segment_track|segment_group] [--event NAME]\n"
-    "           [--format json_detail|json_detail_lite_stream|json|inline_json|csv|txt] FILE\n"
+    "           [--format json_detail|json_detail_lite_stream|json|inline_json|csv|txt]\n"
+    "           [--webhook NAME] [--webhook-id ID] [--result RESULT_FILE] FILE\n"
     "Reads an execute payload or a result file (\"-\" for stdin) and prints the Segment events it\n"
     "would become, one JSON object per line on stdout; rejected rows and the summary go to stderr.\n"
-    "Nothing is sent.\n";
+    "A payload is checked as `serve` checks it (with the config's write key and download rules);\n"
+    "a refused one prints the text `serve` would answer, after \"error: \". Nothing is sent.\n"
+    "  --webhook NAME       the payload came to the config's plain webhook route NAME (or\n"
+    "                       path): its call, event, write key and identity columns apply\n"
+    "  --webhook-id ID      the delivery's X-Looker-Webhook-Id: results without ran_at take\n"
+    "                       their messageIds from it, as `serve` does (default: none)\n"
+    "  --result RESULT_FILE the body the payload's download_url answers, saved beforehand\n"
+    "                       (preview never fetches it)\n";
+
+// How much of the body an execute reads (and decodes) at a time.
+constexpr std::size_t kReadChunk = 1 << 20;
 
 struct PreviewArgs {
     std::string config_file;
@@ -36,6 +52,9 @@ struct PreviewArgs {
     std::optional<core::CallType> call;
     std::optional<std::string> event;
     std::optional<core::ResultFormat> format;
+    std::string webhook;
+    std::string webhook_id;
+    std::string result_file;
     std::string input;
 };
 
@@ -77,6 +96,12 @@ std::string parse_args(const std::vector<std::string>& args, PreviewArgs& out) {
             if (!value(v)) return "--format needs a format";
             out.format = core::parse_result_format(v);
             if (!out.format) return "unknown format " + v;
+        } else if (a == "--webhook") {
+            if (!value(out.webhook)) return "--webhook needs a route name";
+        } else if (a == "--webhook-id") {
+            if (!value(out.webhook_id)) return "--webhook-id needs an id";
+        } else if (a == "--result") {
+            if (!value(out.result_file)) return "--result needs a file";
         } else if (a == "-h" || a == "--help") {
             return "help";
         } else if (a.size() > 1 && a[0] == '-' && a != "-") {
@@ -88,6 +113,7 @@ std::string parse_args(const std::vector<std::string>& args, PreviewArgs& out) {
         }
     }
     if (out.input.empty()) return "FILE is missing";
+    if (out.call && !out.webhook.empty()) return "--action and --webhook exclude each other";
     return {};
 }
 
@@ -120,27 +146,131 @@ bool looks_like_payload(const core::ExecuteRequest& r) {
     return r.type_present || r.attachment.present || r.plan.present || !r.params.empty();
 }
 
+bool starts_an_object(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    return first != std::string_view::npos && text[first] == '{';
+}
+
+// A payload `serve` would refuse: its text, as `serve` answers it.
+int refuse(const std::string& text) {
+    std::cerr << "error: " << text << "\n";
+    return 1;
+}
+
+// `failure`: why the input ended early (the rows before it are mapped, a cut last row is
+// not), as an execute reports it.
 int map_and_print(const core::MapperOptions& options, core::ResultFormat format, std::string_view results,
-                  std::size_t max_reasons) {
+                  std::size_t max_reasons, const std::string& failure) {
     PrintingSink sink;
     core::ResultMapper mapper(options, format, sink);
     constexpr std::size_t kChunk = 64 * 1024;
     std::error_code ec;
     for (std::size_t i = 0; i < results.size() && !ec; i += kChunk)
         ec = mapper.feed(results.substr(i, kChunk));
-    if (!ec) ec = mapper.finish();
+    if (!ec && failure.empty()) ec = mapper.finish();
     std::fflush(stdout);
     const auto& summary = mapper.summary();
     for (const std::string& w : summary.warnings) std::cerr << "warning: " << w << "\n";
     std::cerr << "summary: " << summary.message(max_reasons) << "\n";
-    if (ec) {
+    if (ec || !failure.empty()) {
         // The message an execute of the same result would answer (nothing is spooled here:
         // the count is of the events printed before the failure).
-        std::cerr << "error: "
-                  << core::ExecuteAnswer::failure_message(mapper.error_message(), summary.accepted) << "\n";
-        return 1;
+        return refuse(core::ExecuteAnswer::failure_message(failure.empty() ? mapper.error_message() : failure,
+                                                           summary.accepted));
     }
     return 0;
+}
+
+// The result an execute would read (attachment.data decoded, or the saved download body),
+// or the exit code of a refusal. `origin` says where it came from; `failure`, why the
+// attachment's data ended early (what was decoded before is still mapped, as an execute does).
+std::optional<int> payload_result(const PreviewArgs& a, const config::Config& cfg,
+                                  const core::ExecuteRequest& request, std::string_view input,
+                                  std::string& results, core::ResultOrigin& origin, std::string& failure) {
+    const core::AttachmentInfo& att = request.attachment;
+    if (!request.plan.download_url.empty()) {
+        // The download rules `serve` applies before it fetches anything.
+        std::string error;
+        if (!core::DownloadUrl::check(request.plan.download_url, cfg.hub.download.allowed_hosts,
+                                      cfg.hub.download.allow_loopback_http, error))
+            return refuse(core::ExecuteAnswer::failure_message(error, 0));
+        if (a.result_file.empty()) {
+            std::cerr << "preview: the payload names a download_url; preview does not fetch it. Save "
+                         "the result and pass it with --result FILE.\n";
+            return 1;
+        }
+        if (!read_input(a.result_file, results)) {
+            std::cerr << "preview: cannot read " << a.result_file << "\n";
+            return 1;
+        }
+        return std::nullopt;
+    }
+    if (auto why = core::unreadable_attachment(att.mimetype, att.extension))
+        return refuse(core::ExecuteAnswer::failure_message(*why, 0));
+    // Decoded as an execute reads the body: in chunks of kReadChunk, the output of a chunk that
+    // fails to decode dropped whole.
+    core::AttachmentDecoder decoder(att.kind, att.base64());
+    const std::string_view raw = input.substr(att.data_begin, att.data_end - att.data_begin);
+    std::string out;
+    std::error_code ec;
+    for (std::size_t off = 0; off < raw.size() && !ec; off += kReadChunk) {
+        out.clear();
+        ec = decoder.feed(raw.substr(off, kReadChunk), out);
+        if (!ec) results += out;
+    }
+    if (!ec) {
+        out.clear();
+        ec = decoder.finish(out);
+        if (!ec) results += out;
+    }
+    if (ec) failure = "The attachment could not be decoded: " + ec.message() + ".";
+    origin.inline_attachment = true;
+    origin.mimetype = att.mimetype;
+    origin.extension = att.extension;
+    return std::nullopt;
+}
+
+// The checks `serve` makes before it reads any row, in its order, and the options they
+// settle. An Action API execute: the hub's type, params and data checks (the write key param
+// is not required when the config names a default write key). A plain webhook: any type,
+// no params; the route gives the call, the event, the write key and the identity columns.
+// Returns the exit code of a refusal.
+std::optional<int> accept_request(const PreviewArgs& a, const config::Config& cfg,
+                                  const config::WebhookRoute* route, const core::ExecuteRequest& request,
+                                  core::MapperOptions& options) {
+    core::ExecuteRequirements requirements;
+    std::string write_key;
+    std::string event;
+    if (route) {
+        requirements.supported_types = {request.type.empty() ? std::string("query") : request.type};
+        requirements.required_params.clear();
+        core::ExecuteRequest typed = request;
+        typed.type_present = true;
+        typed.type = requirements.supported_types.front();
+        if (auto problem = core::ExecuteRequestValidator::check(typed, requirements)) return refuse(*problem);
+        write_key = route->write_key;
+        event = route->event;
+        options.call = core::parse_call_type(route->call).value_or(core::CallType::identify);
+        const core::IdentityColumns& id = route->identity;
+        if (!id.user_id.empty() || !id.anonymous_id.empty() || !id.email.empty() || !id.group_id.empty())
+            options.mapping.identity = id;
+    } else {
+        if (!cfg.segment.default_write_key.empty()) requirements.required_params.clear();
+        if (auto problem = core::ExecuteRequestValidator::check(request, requirements))
+            return refuse(*problem);
+        auto key = request.params.find(std::string(core::ActionCatalog::write_key_param));
+        if (key != request.params.end()) write_key = key->second;
+        auto form_event = request.form_params.find("event");
+        if (form_event != request.form_params.end()) event = form_event->second;
+    }
+    if (write_key.empty()) write_key = cfg.segment.default_write_key;
+    if (write_key.empty())
+        return refuse(server::ExecuteHandler::missing_param_error(core::ActionCatalog::write_key_label));
+    if (auto problem = core::WriteKeyRule::problem(write_key)) return refuse(*problem);
+    options.hidden_fields = request.plan.hidden_fields;
+    options.plan_id = request.plan.scheduled_plan_id;
+    options.event = a.event.value_or(event);
+    return std::nullopt;
 }
 
 }  // namespace
@@ -150,22 +280,22 @@ int run_preview(const std::vector<std::string>& args) {
     if (std::string problem = parse_args(args, a); !problem.empty())
         return usage(problem == "help" ? std::string() : problem);
 
-    core::MapperOptions options;
-    if (!a.config_file.empty()) {
-        const config::LoadResult loaded = config::ConfigLoader::load_file(a.config_file);
-        if (!loaded.ok()) {
-            for (const auto& p : loaded.problems) std::cerr << p.to_string() << "\n";
-            return 1;
-        }
-        options.mapping = loaded.config.mapping;
-        options.max_event_bytes = loaded.config.segment.max_event_bytes;
+    // The configuration `serve` would run with: the file, or the embedded defaults.
+    const config::LoadResult loaded = a.config_file.empty() ? config::ConfigLoader::defaults()
+                                                            : config::ConfigLoader::load_file(a.config_file);
+    if (!loaded.ok()) {
+        for (const auto& p : loaded.problems) std::cerr << p.to_string() << "\n";
+        return 1;
     }
+    const config::Config& cfg = loaded.config;
+    core::MapperOptions options;
+    options.mapping = cfg.mapping;
+    options.max_event_bytes = cfg.segment.max_event_bytes;
     if (a.mode) options.mapping.mode = *a.mode;
     options.call = a.call.value_or(core::CallType::identify);
-    options.run_id = "preview";
-    options.received_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count();
+    options.run_id = a.webhook_id;  // serve: the X-Looker-Webhook-Id header, empty without one
+    options.received_at_ms = core::Clock::system().unix_ms();
+    const std::size_t max_reasons = options.mapping.max_reasons_reported;
 
     std::string input;
     if (!read_input(a.input, input)) {
@@ -176,6 +306,12 @@ int run_preview(const std::vector<std::string>& args) {
     core::ExecutePayloadScanner scanner;
     const bool parsed = !scanner.feed(input) && !scanner.finish();
     const core::ExecuteRequest& request = scanner.request();
+    if (!parsed && starts_an_object(input)) {
+        // A JSON object that is not valid JSON (or nests too deep): `serve` refuses the body
+        // with the scanner's text, whatever it was meant to be.
+        return refuse(scanner.error_message().empty() ? std::string("Request body must be valid JSON.")
+                                                      : scanner.error_message());
+    }
     if (!parsed || !looks_like_payload(request)) {  // a bare result file
         options.event = a.event.value_or("");
         core::ResultOrigin bare;
@@ -183,45 +319,29 @@ int run_preview(const std::vector<std::string>& args) {
         return map_and_print(options,
                              a.format.value_or(core::choose_result_format(
                                  bare, std::string_view(input).substr(0, core::kFormatSniffBytes))),
-                             input, options.mapping.max_reasons_reported);
+                             input, max_reasons, {});
     }
 
-    options.hidden_fields = request.plan.hidden_fields;
-    options.plan_id = request.plan.scheduled_plan_id;
-    auto event = request.form_params.find("event");
-    options.event = a.event.value_or(event == request.form_params.end() ? "" : event->second);
-    const core::AttachmentInfo& att = request.attachment;
-    if (att.kind == core::AttachmentInfo::Kind::none) {
-        if (!request.plan.download_url.empty()) {
-            std::cerr << "preview: the payload names a download_url (" << request.plan.download_url
-                      << "); preview does not fetch it. Save the result and pass that file instead.\n";
-        } else {
-            std::cerr << "preview: A streaming action was sent incompatible data. The action must have a "
-                         "download url or an attachment.\n";
+    const config::WebhookRoute* route = nullptr;
+    if (!a.webhook.empty()) {
+        for (const auto& r : cfg.webhooks)
+            if (r.name == a.webhook || r.path == a.webhook) route = &r;
+        if (!route) {
+            std::cerr << "preview: no webhook route " << a.webhook << " in the configuration\n";
+            return 1;
         }
-        return 1;
     }
-    if (auto why = core::unreadable_attachment(att.mimetype, att.extension)) {
-        std::cerr << "error: " << core::ExecuteAnswer::failure_message(*why, 0) << "\n";
-        return 1;
-    }
-    core::AttachmentDecoder decoder(att.kind, att.base64());
+    if (auto refused = accept_request(a, cfg, route, request, options)) return *refused;
+
     std::string results;
-    const std::string_view raw =
-        std::string_view(input).substr(att.data_begin, att.data_end - att.data_begin);
-    if (decoder.feed(raw, results) || decoder.finish(results)) {
-        std::cerr << "preview: attachment.data could not be decoded\n";
-        return 1;
-    }
-    // The execute path's decision (core::choose_result_format), unless --format says otherwise.
     core::ResultOrigin origin;
-    origin.action_api = true;
-    origin.inline_attachment = true;
-    origin.mimetype = att.mimetype;
-    origin.extension = att.extension;
+    origin.action_api = route == nullptr;
+    std::string failure;
+    if (auto refused = payload_result(a, cfg, request, input, results, origin, failure)) return *refused;
+    // The execute path's decision (core::choose_result_format), unless --format says otherwise.
     const core::ResultFormat format = a.format.value_or(
         core::choose_result_format(origin, std::string_view(results).substr(0, core::kFormatSniffBytes)));
-    return map_and_print(options, format, results, options.mapping.max_reasons_reported);
+    return map_and_print(options, format, results, max_reasons, failure);
 }
 
 }  // namespace lsr::app

@@ -63,6 +63,17 @@ void JsonOut::string(std::string_view s) {
     out_.push_back('"');
 }
 
+void JsonOut::string_array(std::initializer_list<std::string_view> values) {
+    out_.push_back('[');
+    bool first = true;
+    for (std::string_view v : values) {
+        if (!first) out_.push_back(',');
+        first = false;
+        string(v);
+    }
+    out_.push_back(']');
+}
+
 // Number::toString of ECMAScript: the shortest digits that round-trip (std::to_chars picks
 // the closest of them, as JavaScript does), then fixed notation for exponents -7 < e < 21,
 // exponential with an explicit sign otherwise.

@@ -7,6 +7,7 @@
 
 #include <rapidjson/document.h>
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,10 @@ class JsonOut {
         string(k);
         out_.push_back(':');
     }
+    void null() { out_.append("null"); }
+    void boolean(bool b) { out_.append(b ? "true" : "false"); }
+    // Strings as an array: ["a","b"].
+    void string_array(std::initializer_list<std::string_view> values);
     // exact_integers: 64-bit integers keep every digit; otherwise they are rounded to a
     // double first, as JavaScript would (the hub's output).
     void number(const rapidjson::Value& v, bool exact_integers);

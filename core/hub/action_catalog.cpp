@@ -1,19 +1,15 @@
 #include "core/hub/action_catalog.hpp"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 
+#include "core/json_out.hpp"
 #include "core/text.hpp"
 
 namespace lsr::core {
 
 namespace {
-
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 constexpr std::string_view kUserAgentPrefix = "LookerOutgoingWebhook/";
 constexpr std::uint64_t kMaxSafeInteger = 9007199254740991ull;  // as a JavaScript number
@@ -105,25 +101,19 @@ std::strong_ordering compare_prerelease(std::string_view a, std::string_view b) 
 }
 
 // Strings from the config (labels, URLs) are written as valid UTF-8 whatever the file held.
-void key(Writer& w, std::string_view k) {
-    const std::string clean = valid_utf8_text(k);
-    w.Key(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
+void key(JsonOut& w, std::string_view k, bool first = false) {
+    if (!first) w.raw(',');
+    w.key(valid_utf8_text(k));
 }
-void str(Writer& w, std::string_view v) {
-    const std::string clean = valid_utf8_text(v);
-    w.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
-}
-void str_array(Writer& w, std::initializer_list<std::string_view> values) {
-    w.StartArray();
-    for (auto v : values) str(w, v);
-    w.EndArray();
+void str(JsonOut& w, std::string_view v) {
+    w.string(valid_utf8_text(v));
 }
 
-void write_definition(Writer& w, const ActionInfo& a, const std::string& base_url,
+void write_definition(JsonOut& w, const ActionInfo& a, const std::string& base_url,
                       const std::optional<LookerVersion>& version) {
     const std::string url_base = base_url + "/actions/" + a.name;
-    w.StartObject();
-    key(w, "name");
+    w.raw('{');
+    key(w, "name", true);
     str(w, a.name);
     key(w, "label");
     str(w, a.label);
@@ -135,53 +125,51 @@ void write_definition(Writer& w, const ActionInfo& a, const std::string& base_ur
     if (a.has_form) {
         str(w, url_base + "/form");
     } else {
-        w.Null();
+        w.null();
     }
     key(w, "icon_data_uri");
     str(w, kIconDataUri);
     key(w, "params");
-    w.StartArray();
-    w.StartObject();
-    key(w, "description");
+    w.raw("[{");
+    key(w, "description", true);
     str(w, "A write key for Segment.");
     key(w, "label");
     str(w, ActionCatalog::write_key_label);
     key(w, "name");
     str(w, ActionCatalog::write_key_param);
     key(w, "required");
-    w.Bool(true);
+    w.boolean(true);
     key(w, "sensitive");
-    w.Bool(true);
-    w.EndObject();
-    w.EndArray();
+    w.boolean(true);
+    w.raw("}]");
     key(w, "required_fields");
-    w.StartArray();
-    w.StartObject();
+    w.raw("[{");
+    bool first = true;
     for (const auto& t : a.required_tag) {
-        key(w, "tag");
+        key(w, "tag", first);
+        first = false;
         str(w, t);
     }
-    key(w, "any_tag");
-    str_array(w, {"email", "user_id", "segment_anonymous_id"});
-    w.EndObject();
-    w.EndArray();
+    key(w, "any_tag", first);
+    w.string_array({"email", "user_id", "segment_anonymous_id"});
+    w.raw("}]");
     key(w, "supported_action_types");
-    str_array(w, {"query"});
+    w.string_array({"query"});
     key(w, "supported_formats");
-    str_array(w, {ActionCatalog::format_for(version)});
+    w.string_array({ActionCatalog::format_for(version)});
     key(w, "supported_formattings");
-    str_array(w, {"unformatted"});
+    w.string_array({"unformatted"});
     key(w, "supported_visualization_formattings");
-    str_array(w, {"noapply"});
+    w.string_array({"noapply"});
     key(w, "supported_download_settings");
-    str_array(w, {"url"});
+    w.string_array({"url"});
     key(w, "uses_oauth");
-    w.Bool(false);
+    w.boolean(false);
     key(w, "delegate_oauth");
-    w.Bool(false);
+    w.boolean(false);
     key(w, "token_url");
     str(w, "");
-    w.EndObject();
+    w.raw('}');
 }
 
 bool supports(const ActionInfo& a, const std::optional<LookerVersion>& version) {
@@ -284,38 +272,41 @@ std::string_view ActionCatalog::format_for(const std::optional<LookerVersion>& v
 }
 
 std::string ActionCatalog::list_json(const std::optional<LookerVersion>& version) const {
-    rapidjson::StringBuffer buf;
-    Writer w(buf);
-    w.StartObject();
-    key(w, "label");
+    std::string out;
+    JsonOut w(out);
+    w.raw('{');
+    key(w, "label", true);
     str(w, label_);
     key(w, "integrations");
-    w.StartArray();
+    w.raw('[');
+    bool first = true;
     for (const auto& a : actions_) {
-        if (supports(a, version)) write_definition(w, a, base_url_, version);
+        if (!supports(a, version)) continue;
+        if (!first) w.raw(',');
+        first = false;
+        write_definition(w, a, base_url_, version);
     }
-    w.EndArray();
-    w.EndObject();
-    return std::string(buf.GetString(), buf.GetSize());
+    w.raw("]}");
+    return out;
 }
 
 std::string ActionCatalog::definition_json(const ActionInfo& action,
                                            const std::optional<LookerVersion>& version) const {
-    rapidjson::StringBuffer buf;
-    Writer w(buf);
+    std::string out;
+    JsonOut w(out);
     write_definition(w, action, base_url_, version);
-    return std::string(buf.GetString(), buf.GetSize());
+    return out;
 }
 
 std::string ActionCatalog::form_json(const ActionInfo& action) const {
-    rapidjson::StringBuffer buf;
-    Writer w(buf);
-    w.StartObject();
-    key(w, "fields");
-    w.StartArray();
+    std::string out;
+    JsonOut w(out);
+    w.raw('{');
+    key(w, "fields", true);
+    w.raw('[');
     if (action.call == "track") {
-        w.StartObject();
-        key(w, "name");
+        w.raw('{');
+        key(w, "name", true);
         str(w, "event");
         key(w, "label");
         str(w, "Event");
@@ -324,12 +315,11 @@ std::string ActionCatalog::form_json(const ActionInfo& action) const {
         key(w, "type");
         str(w, "string");
         key(w, "required");
-        w.Bool(true);
-        w.EndObject();
+        w.boolean(true);
+        w.raw('}');
     }
-    w.EndArray();
-    w.EndObject();
-    return std::string(buf.GetString(), buf.GetSize());
+    w.raw("]}");
+    return out;
 }
 
 }  // namespace lsr::core

@@ -1,10 +1,10 @@
 #include "core/hub/execute_payload_scanner.hpp"
 
 #include <rapidjson/document.h>
-#include <rapidjson/writer.h>
 
 #include "core/core_error.hpp"
 #include "core/json_limits.hpp"
+#include "core/json_out.hpp"
 #include "core/json_span_scanner.hpp"
 
 namespace lsr::core {
@@ -24,13 +24,14 @@ bool ends_with_ci(std::string_view s, std::string_view suffix) {
     return true;
 }
 
+// A member as text: a string as it is, null as nothing, anything else as its JSON (integers
+// keep every digit).
 std::string to_text(const rapidjson::Value& v) {
     if (v.IsString()) return {v.GetString(), v.GetStringLength()};
     if (v.IsNull()) return {};
-    rapidjson::StringBuffer sb;
-    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-    v.Accept(w);
-    return {sb.GetString(), sb.GetSize()};
+    std::string out;
+    JsonOut(out).value(v, /*exact_integers=*/true);
+    return out;
 }
 
 std::string member_text(const rapidjson::Value& obj, const char* name) {

@@ -68,3 +68,20 @@ TEST_CASE("event validator: UTF-8, size and messageId", "[json]") {
     CHECK(v.check("{\"a\":12345}", "id") == "event is 11 bytes, above Segment's limit of 10");
     CHECK(EventValidator(1000).check("{}", std::string(101, 'm')) == "messageId longer than 100 characters");
 }
+
+TEST_CASE("json out: null, booleans and string arrays", "[json]") {
+    std::string out;
+    JsonOut w(out);
+    w.raw('[');
+    w.null();
+    w.raw(',');
+    w.boolean(true);
+    w.raw(',');
+    w.boolean(false);
+    w.raw(',');
+    w.string_array({"a", "b\"c"});
+    w.raw(',');
+    w.string_array({});
+    w.raw(']');
+    CHECK(out == "[null,true,false,[\"a\",\"b\\\"c\"],[]]");
+}

@@ -188,3 +188,30 @@ TEST_CASE("ActionCatalog Track form", "[action_catalog]") {
           "you\xE2\x80\x99re tracking.\",\"type\":\"string\",\"required\":true}]}");
     CHECK_FALSE(cat.find("segment_event", std::nullopt)->has_form);
 }
+
+TEST_CASE("ActionCatalog writes the definition byte for byte", "[action_catalog]") {
+    // The exact text Looker has always been given (key order, escapes, null, booleans).
+    ActionCatalog cat("Hub", "https://hub.example/x\\y/", kAll);
+    const std::string expected =
+        "{\"name\":\"segment_group\",\"label\":\"Segment Group\",\"description\":\"Add traits and / "
+        "or users to your Segment groups.\",\"url\":\"https://hub.example/x\\\\y/actions/segmen"
+        "t_group/execute\",\"form_url\":null,\"icon_data_uri\":\"data:image/svg+xml;base64,PHN2"
+        "ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCA2NCA2NCI+PHJl"
+        "Y3Qgd2lkdGg9IjY0IiBoZWlnaHQ9IjY0IiByeD0iMTIiIGZpbGw9IiM1MmJkOTQiLz48cGF0aCBkPSJN"
+        "MTQgMjRoMzBNMjAgMzJoMzBNMTQgNDBoMzAiIHN0cm9rZT0iI2ZmZiIgc3Ryb2tlLXdpZHRoPSI1IiBz"
+        "dHJva2UtbGluZWNhcD0icm91bmQiLz48L3N2Zz4=\",\"params\":[{\"description\":\"A write key "
+        "for Segment.\",\"label\":\"Segment Write Key\",\"name\":\"segment_write_key\",\"required\":"
+        "true,\"sensitive\":true}],\"required_fields\":[{\"tag\":\"segment_group_id\",\"any_tag\":["
+        "\"email\",\"user_id\",\"segment_anonymous_id\"]}],\"supported_action_types\":[\"query\"],\""
+        "supported_formats\":[\"json_detail\"],\"supported_formattings\":[\"unformatted\"],\"supp"
+        "orted_visualization_formattings\":[\"noapply\"],\"supported_download_settings\":[\"url"
+        "\"],\"uses_oauth\":false,\"delegate_oauth\":false,\"token_url\":\"\"}";
+    CHECK(cat.definition_json(*cat.find("segment_group", std::nullopt), std::nullopt) == expected);
+    ActionCatalog one("A \"q\" \xff label", "https://h", {"segment_event"});
+    const std::string list = one.list_json(LookerVersion::parse("6.2.0"));
+    CHECK(list.rfind(
+              "{\"label\":\"A \\\"q\\\" \xEF\xBF\xBD label\",\"integrations\":[{\"name\":\"segment_event\",",
+              0) == 0);
+    CHECK(list.find("\"supported_formats\":[\"json_detail_lite_stream\"]") != std::string::npos);
+    CHECK(list.substr(list.size() - 4) == "\"}]}");
+}

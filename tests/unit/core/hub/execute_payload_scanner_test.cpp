@@ -179,3 +179,20 @@ TEST_CASE("execute payload: nesting is bounded by kMaxJsonDepth on any value, ro
     scan(within, within.size(), &ec);
     CHECK_FALSE(ec);
 }
+
+TEST_CASE("execute payload: non-string values are kept as their JSON text", "[scanner]") {
+    const std::string body = R"({"type":"query","scheduled_plan":{"scheduled_plan_id":18446744073709551615,
+        "query_id":-9223372036854775808,"title":true},
+        "data":{"a":[1,"x\u0001y",null],"b":{"k":false},"c":0.5,"d":null},"form_params":{"event":12}})";
+    std::error_code ec;
+    const ExecuteRequest r = scan(body, 7, &ec);
+    REQUIRE_FALSE(ec);
+    CHECK(r.plan.scheduled_plan_id == "18446744073709551615");  // every digit
+    CHECK(r.plan.query_id == "-9223372036854775808");
+    CHECK(r.plan.title == "true");
+    CHECK(r.params.at("a") == "[1,\"x\\u0001y\",null]");
+    CHECK(r.params.at("b") == "{\"k\":false}");
+    CHECK(r.params.at("c") == "0.5");
+    CHECK(r.params.count("d") == 0);
+    CHECK(r.form_params.at("event") == "12");
+}
