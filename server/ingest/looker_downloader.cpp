@@ -36,13 +36,12 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
     Impl(asio::io_context& io, const config::DownloadConfig& c, std::shared_ptr<ssl::context> t)
         : cfg(c), tls_ctx(std::move(t)), strand(asio::make_strand(io)), resolver(strand) {}
 
-    // Every entry point (completion handlers, start, resume, cancel) holds this mutex: there is
-    // at most one operation outstanding, so it only orders them with resume and cancel.
-    // Recursive because a consumer callback may call back in synchronously.
-    std::recursive_mutex mutex;
     const config::DownloadConfig& cfg;
     std::shared_ptr<ssl::context> tls_ctx;
-    // Every handler of this download (and Beast's own timers on its streams) runs here.
+    // Every member is touched only on this strand: the completion handlers of the resolver,
+    // the timer and the streams (Beast's own timers too) run here, and the entry points that
+    // come from other threads (start, cancel, a consumer's resume) are posted here. So no
+    // lock: at most one handler of this download runs at a time.
     asio::strand<asio::io_context::executor_type> strand;
     tcp::resolver resolver;
     std::optional<beast::tcp_stream> plain;
@@ -125,7 +124,6 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         resolve_timer->expires_after(std::min<Clock::duration>(
             std::chrono::milliseconds(cfg.connect_timeout_ms), deadline - Clock::now()));
         resolve_timer->async_wait([self](const beast::error_code& ec) {
-            std::lock_guard lock(self->mutex);
             if (!ec) {
                 self->resolve_timed_out = true;
                 self->resolver.cancel();
@@ -133,7 +131,6 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         });
         resolver.async_resolve(url.host, std::to_string(url.port),
                                [self](const beast::error_code& ec, tcp::resolver::results_type r) {
-                                   std::lock_guard lock(self->mutex);
                                    self->resolve_timer->cancel();
                                    if (self->finished) return;
                                    if (ec) {
@@ -152,7 +149,6 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         arm(std::chrono::milliseconds(cfg.connect_timeout_ms));
         auto self = shared_from_this();
         lowest().async_connect(results, [self](const beast::error_code& ec, const tcp::endpoint&) {
-            std::lock_guard lock(self->mutex);
             if (self->finished) return;
             if (ec) return self->fail("connecting to Looker", ec);
             beast::error_code ignored;
@@ -166,7 +162,6 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         arm(std::chrono::milliseconds(cfg.connect_timeout_ms));
         auto self = shared_from_this();
         secure->async_handshake(ssl::stream_base::client, [self](const beast::error_code& ec) {
-            std::lock_guard lock(self->mutex);
             if (self->finished) return;
             if (ec) return self->fail("in the TLS handshake with Looker", ec);
             self->send();
@@ -185,7 +180,6 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         auto self = shared_from_this();
         with_stream([&](auto& s) {
             beast::http::async_write(s, request, [self](const beast::error_code& ec, std::size_t) {
-                std::lock_guard lock(self->mutex);
                 if (self->finished) return;
                 if (ec) return self->fail("sending the request to Looker", ec);
                 self->read_header();
@@ -202,7 +196,6 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         with_stream([&](auto& s) {
             beast::http::async_read_header(
                 s, buffer, *parser, [self](const beast::error_code& ec, std::size_t) {
-                    std::lock_guard lock(self->mutex);
                     if (self->finished) return;
                     if (ec) return self->fail("waiting for Looker's answer", ec);
                     self->outcome.status = static_cast<int>(self->parser->get().result_int());
@@ -238,7 +231,7 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
                        std::to_string(url.port) + location;
         }
         std::string error;
-        auto next = check_url(location, cfg, error);
+        auto next = core::DownloadUrl::check(location, cfg.allowed_hosts, cfg.allow_loopback_http, error);
         if (!next) return finish(false, "Looker redirected the download: " + error);
         ++redirects;
         beast::error_code ignored;
@@ -271,7 +264,6 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         auto self = shared_from_this();
         with_stream([&](auto& s) {
             beast::http::async_read_some(s, buffer, *parser, [self](beast::error_code ec, std::size_t) {
-                std::lock_guard lock(self->mutex);
                 if (self->finished) return;
                 if (ec == beast::http::error::need_buffer) ec = {};
                 if (ec) return self->fail("reading the result from Looker", ec);
@@ -295,7 +287,6 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         Resume resume = [self, once](bool keep_going) {
             std::call_once(*once, [&] {
                 asio::post(self->strand, [self, keep_going] {
-                    std::lock_guard lock(self->mutex);
                     if (self->finished) return;
                     if (!keep_going) return self->finish(false, "The result could not be processed.");
                     self->read_body();
@@ -327,16 +318,6 @@ std::shared_ptr<ssl::context> LookerDownloader::make_tls_context(const config::D
     return ctx;
 }
 
-bool LookerDownloader::is_loopback(std::string_view host) {
-    return core::DownloadUrl::is_loopback(host);
-}
-
-std::optional<LookerDownloader::Url> LookerDownloader::check_url(std::string_view text,
-                                                                 const config::DownloadConfig& cfg,
-                                                                 std::string& error) {
-    return core::DownloadUrl::check(text, cfg.allowed_hosts, cfg.allow_loopback_http, error);
-}
-
 std::shared_ptr<LookerDownloader> LookerDownloader::create(asio::io_context& io,
                                                            const config::DownloadConfig& cfg,
                                                            std::shared_ptr<ssl::context> tls) {
@@ -355,11 +336,11 @@ void LookerDownloader::start(std::string url, ChunkHandler on_chunk, DoneHandler
     auto impl = impl_;
     asio::post(impl->strand, [impl, url = std::move(url), on_chunk = std::move(on_chunk),
                               on_done = std::move(on_done)]() mutable {
-        std::lock_guard lock(impl->mutex);
         impl->on_chunk = std::move(on_chunk);
         impl->on_done = std::move(on_done);
         std::string error;
-        auto parsed = check_url(url, impl->cfg, error);
+        auto parsed =
+            core::DownloadUrl::check(url, impl->cfg.allowed_hosts, impl->cfg.allow_loopback_http, error);
         if (!parsed) return impl->finish(false, error);
         impl->url = std::move(*parsed);
         if (impl->cancelled) return impl->finish(false, "The download from Looker was cancelled.");
@@ -370,7 +351,6 @@ void LookerDownloader::start(std::string url, ChunkHandler on_chunk, DoneHandler
 void LookerDownloader::cancel() {
     auto impl = impl_;
     asio::post(impl->strand, [impl] {
-        std::lock_guard lock(impl->mutex);
         impl->cancelled = true;
         if (impl->finished) return;
         impl->resolver.cancel();

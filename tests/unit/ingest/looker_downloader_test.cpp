@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <future>
+#include <optional>
 #include <thread>
 
 using lsr::server::DownloadOutcome;
@@ -101,42 +102,47 @@ lsr::config::DownloadConfig loopback_cfg() {
     return cfg;
 }
 
+// The downloader's one check, as it calls it with hub.download's settings.
+std::optional<lsr::core::DownloadUrl> check_url(std::string_view url, const lsr::config::DownloadConfig& cfg,
+                                                std::string& err) {
+    return lsr::core::DownloadUrl::check(url, cfg.allowed_hosts, cfg.allow_loopback_http, err);
+}
+
 }  // namespace
 
 TEST_CASE("LookerDownloader checks the URL against the allowlist and scheme", "[looker_downloader]") {
     lsr::config::DownloadConfig cfg;
     cfg.allowed_hosts = {"looker.example.com", "*.cloud.looker.com", "127.0.0.1"};
     std::string err;
-    auto u = LookerDownloader::check_url("https://Looker.example.com/download/abc?x=1", cfg, err);
+    auto u = check_url("https://Looker.example.com/download/abc?x=1", cfg, err);
     REQUIRE(u);
     CHECK(u->tls);
     CHECK(u->host == "looker.example.com");
     CHECK(u->port == 443);
     CHECK(u->target == "/download/abc?x=1");
-    CHECK_FALSE(
-        LookerDownloader::check_url("https://a.cloud.looker.com:19999/x", cfg, err));  // port not listed
+    CHECK_FALSE(check_url("https://a.cloud.looker.com:19999/x", cfg, err));  // port not listed
     cfg.allowed_hosts.push_back("*.cloud.looker.com:19999");
-    CHECK(LookerDownloader::check_url("https://a.cloud.looker.com:19999/x", cfg, err)->port == 19999);
-    CHECK_FALSE(LookerDownloader::check_url("https://cloud.looker.com/x", cfg, err));
-    CHECK_FALSE(LookerDownloader::check_url("https://evil.com/x", cfg, err));
+    CHECK(check_url("https://a.cloud.looker.com:19999/x", cfg, err)->port == 19999);
+    CHECK_FALSE(check_url("https://cloud.looker.com/x", cfg, err));
+    CHECK_FALSE(check_url("https://evil.com/x", cfg, err));
     CHECK(err.find("not in hub.download.allowed_hosts") != std::string::npos);
-    CHECK_FALSE(LookerDownloader::check_url("https://looker.example.com.evil.com/x", cfg, err));
-    CHECK_FALSE(LookerDownloader::check_url("https://user:pw@looker.example.com/x", cfg, err));
-    CHECK_FALSE(LookerDownloader::check_url("http://looker.example.com/x", cfg, err));
+    CHECK_FALSE(check_url("https://looker.example.com.evil.com/x", cfg, err));
+    CHECK_FALSE(check_url("https://user:pw@looker.example.com/x", cfg, err));
+    CHECK_FALSE(check_url("http://looker.example.com/x", cfg, err));
     CHECK(err == "The download_url must use https.");
-    CHECK_FALSE(LookerDownloader::check_url("http://127.0.0.1:8000/x", cfg, err));  // loopback not allowed
-    CHECK_FALSE(LookerDownloader::check_url("ftp://looker.example.com/x", cfg, err));
-    CHECK_FALSE(LookerDownloader::check_url("looker.example.com/x", cfg, err));
-    CHECK_FALSE(LookerDownloader::check_url("https://looker.example.com:0/x", cfg, err));
-    CHECK_FALSE(LookerDownloader::check_url("https://looker.example.com:99999/x", cfg, err));
+    CHECK_FALSE(check_url("http://127.0.0.1:8000/x", cfg, err));  // loopback not allowed
+    CHECK_FALSE(check_url("ftp://looker.example.com/x", cfg, err));
+    CHECK_FALSE(check_url("looker.example.com/x", cfg, err));
+    CHECK_FALSE(check_url("https://looker.example.com:0/x", cfg, err));
+    CHECK_FALSE(check_url("https://looker.example.com:99999/x", cfg, err));
     cfg.allow_loopback_http = true;
-    auto l = LookerDownloader::check_url("http://127.0.0.1:8000", cfg, err);
+    auto l = check_url("http://127.0.0.1:8000", cfg, err);
     REQUIRE(l);
     CHECK_FALSE(l->tls);
     CHECK(l->target == "/");
     cfg.allowed_hosts.push_back("::1");
-    CHECK(LookerDownloader::check_url("http://[::1]:8000/a", cfg, err)->host == "::1");
-    CHECK_FALSE(LookerDownloader::check_url("http://looker.example.com/x", cfg, err));
+    CHECK(check_url("http://[::1]:8000/a", cfg, err)->host == "::1");
+    CHECK_FALSE(check_url("http://looker.example.com/x", cfg, err));
 }
 
 TEST_CASE("LookerDownloader streams a 200 body in chunks", "[looker_downloader]") {
