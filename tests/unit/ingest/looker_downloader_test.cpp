@@ -335,3 +335,36 @@ TEST_CASE("LookerDownloader hands over what arrived before the rest comes", "[lo
     CHECK(body == "helloworld");
     CHECK(first_before_rest);
 }
+
+TEST_CASE("LookerDownloader is cancelled from another thread while several threads run its io_context",
+          "[looker_downloader]") {
+    // Its state lives on its strand alone: start and cancel come from other threads, the
+    // handlers may run on either io thread. Wherever the cancel lands, the outcome is the same.
+    asio::io_context io;
+    // Listening but never accepting: the kernel completes the connection, no answer comes.
+    tcp::acceptor silent(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const std::string url = "http://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/slow";
+    auto work = asio::make_work_guard(io);
+    std::thread t1([&] { io.run(); });
+    std::thread t2([&] { io.run(); });
+    std::promise<DownloadOutcome> done;
+    const auto cfg = loopback_cfg();  // the downloader keeps a reference
+    auto d = LookerDownloader::create(io, cfg, nullptr);
+    d->start(
+        url, [](std::string_view, LookerDownloader::Resume resume) { resume(true); },
+        [&done](DownloadOutcome o) { done.set_value(std::move(o)); });
+    std::thread([d] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        d->cancel();
+    }).join();
+    auto f = done.get_future();
+    REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    const DownloadOutcome o = f.get();
+    CHECK_FALSE(o.ok);
+    CHECK(o.error == "The download from Looker was cancelled.");
+    d.reset();
+    work.reset();
+    io.stop();
+    t1.join();
+    t2.join();
+}
