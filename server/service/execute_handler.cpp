@@ -9,20 +9,18 @@
 namespace lsr::server {
 
 ExecuteHandler::ExecuteHandler(ServiceContext& ctx, const core::Clock& clock)
-    : ctx_(ctx),
-      metrics_(ctx.registry),
-      deps_{ctx.config,
-            ctx.log,
-            metrics_,
-            clock,
-            ctx.io,
-            ctx.workers.get_executor(),
-            ctx.spool,
-            ctx.draining,
-            settled_,
-            [&dispatcher = ctx.dispatcher](const std::string& write_key) { dispatcher.notify(write_key); },
-            nullptr,
-            {}} {
+    : metrics_(ctx.registry), deps_{ctx.config,
+                                    ctx.log,
+                                    metrics_,
+                                    clock,
+                                    ctx.io,
+                                    ctx.workers.get_executor(),
+                                    ctx.spool,
+                                    ctx.draining,
+                                    settled_,
+                                    [&dispatcher = ctx.dispatcher](const std::string& write_key) { dispatcher.notify(write_key); },
+                                    nullptr,
+                                    {}} {
     deps_.download_tls =
         LookerDownloader::make_tls_context(ctx.config.hub.download, deps_.download_tls_error);
 }

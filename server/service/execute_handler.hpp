@@ -43,7 +43,6 @@ class ExecuteHandler : public std::enable_shared_from_this<ExecuteHandler> {
     ExecuteHandler(ServiceContext& ctx, const core::Clock& clock);
 
   private:
-    ServiceContext& ctx_;
     IngestMetrics metrics_;
     SettledLedger settled_;
     ExecuteDeps deps_;
