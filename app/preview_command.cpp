@@ -22,7 +22,6 @@
 #include "core/mapping/call_type.hpp"
 #include "core/mapping/result_format.hpp"
 #include "core/mapping/result_mapper.hpp"
-#include "server/service/execute_handler.hpp"
 
 namespace lsr::app {
 namespace {
@@ -44,7 +43,7 @@ constexpr const char* kUsage =
     "                       (preview never fetches it)\n";
 
 // How much of the body an execute reads (and decodes) at a time.
-constexpr std::size_t kReadChunk = 1 << 20;
+constexpr std::size_t kReadChunk = core::kAttachmentReadChunk;
 
 struct PreviewArgs {
     std::string config_file;
@@ -265,7 +264,7 @@ std::optional<int> accept_request(const PreviewArgs& a, const config::Config& cf
     }
     if (write_key.empty()) write_key = cfg.segment.default_write_key;
     if (write_key.empty())
-        return refuse(server::ExecuteHandler::missing_param_error(core::ActionCatalog::write_key_label));
+        return refuse(core::ExecuteRequestValidator::missing_setting(core::ActionCatalog::write_key_label));
     if (auto problem = core::WriteKeyRule::problem(write_key)) return refuse(*problem);
     options.hidden_fields = request.plan.hidden_fields;
     options.plan_id = request.plan.scheduled_plan_id;

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "server/delivery/delivery_dispatcher.hpp"
 #include "server/net/logger.hpp"
 #include "server/storage/spool.hpp"
@@ -110,7 +111,8 @@ int main(int argc, char** argv) {
     auto guard = boost::asio::make_work_guard(io);
     lsr::server::Logger log(lsr::server::LogLevel::warn);
     prometheus::Registry registry;
-    lsr::server::DeliveryDispatcher dispatcher(io, cfg, spool_cfg, *spool, log, registry);
+    lsr::server::DeliveryDispatcher dispatcher(io, cfg, spool_cfg, *spool, log, registry,
+                                               lsr::core::Clock::system());
     std::vector<std::thread> threads;
     for (int i = 0; i < 2; ++i) threads.emplace_back([&] { io.run(); });
     const auto start = std::chrono::steady_clock::now();

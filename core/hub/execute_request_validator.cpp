@@ -17,6 +17,10 @@ std::string type_list(const std::vector<std::string>& types) {
 
 }  // namespace
 
+std::string ExecuteRequestValidator::missing_setting(std::string_view label) {
+    return "Required setting \"" + std::string(label) + "\" not specified in action settings.";
+}
+
 std::optional<std::string> ExecuteRequestValidator::check(const ExecuteRequest& request,
                                                           const ExecuteRequirements& requirements) {
     const auto& types = requirements.supported_types;
@@ -27,8 +31,7 @@ std::optional<std::string> ExecuteRequestValidator::check(const ExecuteRequest& 
                "\". The request must be of type: " + type_list(types) + ".";
     for (const auto& [name, label] : requirements.required_params) {
         auto it = request.params.find(name);
-        if (it == request.params.end() || it->second.empty())
-            return "Required setting \"" + label + "\" not specified in action settings.";
+        if (it == request.params.end() || it->second.empty()) return missing_setting(label);
     }
     const bool has_attachment =
         request.attachment.present && request.attachment.kind != AttachmentInfo::Kind::none;

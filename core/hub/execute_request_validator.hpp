@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -26,6 +27,8 @@ class ExecuteRequestValidator {
     // The first problem's text, or nullopt when the request may run.
     static std::optional<std::string> check(const ExecuteRequest& request,
                                             const ExecuteRequirements& requirements = {});
+    // "Required setting \"<label>\" not specified in action settings."
+    static std::string missing_setting(std::string_view label);
 };
 
 }  // namespace lsr::core

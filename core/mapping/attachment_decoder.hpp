@@ -4,6 +4,7 @@
 // array is already the document and passes through unchanged.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -12,6 +13,10 @@
 #include "core/hub/execute_payload_scanner.hpp"
 
 namespace lsr::core {
+
+// An attachment is decoded in chunks of this many input bytes; what a chunk that fails to
+// decode gave is dropped whole, so `serve` and `preview` use this one size.
+inline constexpr std::size_t kAttachmentReadChunk = 1 << 20;
 
 class AttachmentDecoder {
   public:

@@ -14,7 +14,6 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/version.hpp>
 #include <chrono>
-#include <mutex>
 
 #include "server/net/client_stream.hpp"
 #include "server/net/tls_context_builder.hpp"
@@ -30,18 +29,17 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
     using Clock = std::chrono::steady_clock;
 
     Impl(asio::io_context& io, const config::DownloadConfig& c, std::shared_ptr<ssl::context> t)
-        : cfg(c),
-          tls_ctx(std::move(t)),
-          strand(asio::make_strand(io)),
-          stream(strand, core::Clock::system()) {}
+        : cfg(c), tls_ctx(std::move(t)), strand(asio::make_strand(io)), stream(strand, clock) {}
 
-    // Every entry point (completion handlers, start, resume, cancel) holds this mutex: there is
-    // at most one operation outstanding, so it only orders them with resume and cancel.
-    // Recursive because a consumer callback may call back in synchronously.
-    std::recursive_mutex mutex;
+    // Deadlines are armed on Asio's timers, which follow the machine's steady clock: the
+    // download reads that clock, never a test's manual one.
+    const core::Clock& clock = core::Clock::system();
     const config::DownloadConfig& cfg;
     std::shared_ptr<ssl::context> tls_ctx;
-    // Every handler of this download (and Beast's own timers on its streams) runs here.
+    // Every member is touched only on this strand: the completion handlers of the resolver,
+    // the timer and the streams (Beast's own timers too) run here, and the entry points that
+    // come from other threads (start, cancel, a consumer's resume) are posted here. So no
+    // lock: at most one handler of this download runs at a time.
     asio::strand<asio::io_context::executor_type> strand;
     ClientStream stream;
     beast::flat_buffer buffer;
@@ -65,7 +63,7 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
     }
 
     void arm(std::chrono::milliseconds phase_limit) {
-        auto phase_deadline = Clock::now() + phase_limit;
+        auto phase_deadline = clock.steady() + phase_limit;
         lowest().expires_at(std::min(phase_deadline, deadline));
     }
 
@@ -97,7 +95,7 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
     }
 
     void run() {
-        if (redirects == 0) deadline = Clock::now() + std::chrono::milliseconds(cfg.timeout_ms);
+        if (redirects == 0) deadline = clock.steady() + std::chrono::milliseconds(cfg.timeout_ms);
         if (url.tls && !tls_ctx) return finish(false, "No TLS context for downloads from " + url.host + ".");
         // Resolve, connect and the TLS handshake each get connect_timeout_ms, all within the
         // download's deadline.
@@ -109,7 +107,6 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         auto self = shared_from_this();
         stream.async_open({url.host, std::to_string(url.port), url.tls ? tls_ctx.get() : nullptr}, limits,
                           [self](const beast::error_code& ec, ClientStream::Step step) {
-                              std::lock_guard lock(self->mutex);
                               if (self->finished) return;
                               if (ec) return self->open_failed(ec, step);
                               self->send();
@@ -141,7 +138,6 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         auto self = shared_from_this();
         with_stream([&](auto& s) {
             beast::http::async_write(s, request, [self](const beast::error_code& ec, std::size_t) {
-                std::lock_guard lock(self->mutex);
                 if (self->finished) return;
                 if (ec) return self->fail("sending the request to Looker", ec);
                 self->read_header();
@@ -158,7 +154,6 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         with_stream([&](auto& s) {
             beast::http::async_read_header(
                 s, buffer, *parser, [self](const beast::error_code& ec, std::size_t) {
-                    std::lock_guard lock(self->mutex);
                     if (self->finished) return;
                     if (ec) return self->fail("waiting for Looker's answer", ec);
                     self->outcome.status = static_cast<int>(self->parser->get().result_int());
@@ -194,7 +189,7 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
                        std::to_string(url.port) + location;
         }
         std::string error;
-        auto next = check_url(location, cfg, error);
+        auto next = core::DownloadUrl::check(location, cfg.allowed_hosts, cfg.allow_loopback_http, error);
         if (!next) return finish(false, "Looker redirected the download: " + error);
         ++redirects;
         stream.reset();
@@ -224,7 +219,6 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         auto self = shared_from_this();
         with_stream([&](auto& s) {
             beast::http::async_read_some(s, buffer, *parser, [self](beast::error_code ec, std::size_t) {
-                std::lock_guard lock(self->mutex);
                 if (self->finished) return;
                 if (ec == beast::http::error::need_buffer) ec = {};
                 if (ec) return self->fail("reading the result from Looker", ec);
@@ -248,7 +242,6 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         Resume resume = [self, once](bool keep_going) {
             std::call_once(*once, [&] {
                 asio::post(self->strand, [self, keep_going] {
-                    std::lock_guard lock(self->mutex);
                     if (self->finished) return;
                     if (!keep_going) return self->finish(false, "The result could not be processed.");
                     self->read_body();
@@ -271,16 +264,6 @@ std::shared_ptr<ssl::context> LookerDownloader::make_tls_context(const config::D
     return ctx;
 }
 
-bool LookerDownloader::is_loopback(std::string_view host) {
-    return core::DownloadUrl::is_loopback(host);
-}
-
-std::optional<LookerDownloader::Url> LookerDownloader::check_url(std::string_view text,
-                                                                 const config::DownloadConfig& cfg,
-                                                                 std::string& error) {
-    return core::DownloadUrl::check(text, cfg.allowed_hosts, cfg.allow_loopback_http, error);
-}
-
 std::shared_ptr<LookerDownloader> LookerDownloader::create(asio::io_context& io,
                                                            const config::DownloadConfig& cfg,
                                                            std::shared_ptr<ssl::context> tls) {
@@ -299,11 +282,11 @@ void LookerDownloader::start(std::string url, ChunkHandler on_chunk, DoneHandler
     auto impl = impl_;
     asio::post(impl->strand, [impl, url = std::move(url), on_chunk = std::move(on_chunk),
                               on_done = std::move(on_done)]() mutable {
-        std::lock_guard lock(impl->mutex);
         impl->on_chunk = std::move(on_chunk);
         impl->on_done = std::move(on_done);
         std::string error;
-        auto parsed = check_url(url, impl->cfg, error);
+        auto parsed =
+            core::DownloadUrl::check(url, impl->cfg.allowed_hosts, impl->cfg.allow_loopback_http, error);
         if (!parsed) return impl->finish(false, error);
         impl->url = std::move(*parsed);
         if (impl->cancelled) return impl->finish(false, "The download from Looker was cancelled.");
@@ -314,7 +297,6 @@ void LookerDownloader::start(std::string url, ChunkHandler on_chunk, DoneHandler
 void LookerDownloader::cancel() {
     auto impl = impl_;
     asio::post(impl->strand, [impl] {
-        std::lock_guard lock(impl->mutex);
         impl->cancelled = true;
         if (impl->finished) return;
         impl->stream.cancel();

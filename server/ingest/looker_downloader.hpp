@@ -1,5 +1,6 @@
 // Fetches a one-time `scheduled_plan.download_url` (DESIGN §6, reference §1.7): one async GET,
-// only to hosts on hub.download.allowed_hosts, over HTTPS with certificate and host-name
+// only to hosts on hub.download.allowed_hosts (core::DownloadUrl, which checks every
+// redirect target too), over HTTPS with certificate and host-name
 // verification and SNI, or plain HTTP to a loopback host when allow_loopback_http is set.
 // The body is handed over chunk by chunk; the next read starts only when the consumer calls
 // the resume function it got with the chunk (back-pressure). A non-200 answer fails with the
@@ -11,11 +12,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 
 #include "config/config.hpp"
+#include "core/clock.hpp"
 #include "core/hub/download_url.hpp"
 
 namespace lsr::server {
@@ -38,13 +39,6 @@ class LookerDownloader : public std::enable_shared_from_this<LookerDownloader> {
     // The TLS client context: system store or cfg.ca_file, peer verification on.
     static std::shared_ptr<boost::asio::ssl::context> make_tls_context(const config::DownloadConfig& cfg,
                                                                        std::string& error);
-    // Parses and checks `url` against the allowlist (host and port) and scheme rules
-    // (core::DownloadUrl). nullopt and `error` set when it may not be fetched. The request is
-    // built only from the parsed parts.
-    static std::optional<Url> check_url(std::string_view url, const config::DownloadConfig& cfg,
-                                        std::string& error);
-    static bool is_loopback(std::string_view host);
-
     static std::shared_ptr<LookerDownloader> create(boost::asio::io_context& io,
                                                     const config::DownloadConfig& cfg,
                                                     std::shared_ptr<boost::asio::ssl::context> tls);

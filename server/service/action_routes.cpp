@@ -6,9 +6,10 @@
 #include "core/delivery/write_key_rule.hpp"
 #include "core/hub/action_catalog.hpp"
 #include "core/hub/execute_payload_scanner.hpp"
+#include "core/hub/execute_report.hpp"
+#include "core/hub/execute_request_validator.hpp"
 #include "core/hub/hub_token.hpp"
 #include "core/mapping/call_type.hpp"
-#include "core/text.hpp"
 #include "server/net/logger.hpp"
 #include "server/service/execute_handler.hpp"
 
@@ -36,7 +37,7 @@ struct ActionApi {
         if (auth.verify_authorization(value)) return std::nullopt;
         execute->metrics().execute(std::string(route), "unauthorized");
         ctx.log.info("action hub: unauthorized", {{"route", route}, {"header_present", !value.empty()}});
-        return Refusal{http::status::forbidden, ExecuteHandler::error_body(kInvalidAuth)};
+        return Refusal{http::status::forbidden, core::ExecuteReport::error_body(kInvalidAuth)};
     }
 
     bool authorized(HttpExchange& ex) {
@@ -46,7 +47,7 @@ struct ActionApi {
         ctx.log.info("action hub: unauthorized", {{"route", ex.route_label()},
                                                   {"remote", ex.remote_address()},
                                                   {"header_present", !header.empty()}});
-        ex.respond(http::status::forbidden, ExecuteHandler::error_body(kInvalidAuth));
+        ex.respond(http::status::forbidden, core::ExecuteReport::error_body(kInvalidAuth));
         return false;
     }
 
@@ -58,8 +59,8 @@ struct ActionApi {
         auto name = ex.path_param("name");
         const auto* action = catalog.find(name, version(ex));
         if (!action) {
-            ex.respond(http::status::not_found,
-                       ExecuteHandler::error_body("No action found with name " + std::string(name) + "."));
+            ex.respond(http::status::not_found, core::ExecuteReport::error_body("No action found with name " +
+                                                                                std::string(name) + "."));
         }
         return action;
     }
@@ -80,7 +81,8 @@ struct ActionApi {
         const auto* action = find(*ex);
         if (!action) return;
         if (!action->has_form) {
-            ex->respond(http::status::not_found, ExecuteHandler::error_body("No form defined for action."));
+            ex->respond(http::status::not_found,
+                        core::ExecuteReport::error_body("No form defined for action."));
             return;
         }
         // The hub parses the body like an execute payload and checks the required params
@@ -99,8 +101,8 @@ struct ActionApi {
                              {{"route", ex->route_label()}, {"error", scanner.error_message()}});
                 ex->respond(
                     deep ? http::status::bad_request : http::status::not_found,
-                    ExecuteHandler::error_body(deep ? scanner.error_message()
-                                                    : std::string("Request body must be valid JSON.")));
+                    core::ExecuteReport::error_body(deep ? scanner.error_message()
+                                                         : std::string("Request body must be valid JSON.")));
                 return;
             }
             const auto& params = scanner.request().params;
@@ -109,7 +111,8 @@ struct ActionApi {
                 write_key = key->second;
         }
         if (write_key.empty() && ctx.config.segment.default_write_key.empty()) {
-            return form_error(*ex, ExecuteHandler::missing_param_error(core::ActionCatalog::write_key_label));
+            return form_error(
+                *ex, core::ExecuteRequestValidator::missing_setting(core::ActionCatalog::write_key_label));
         }
         if (!write_key.empty()) {
             if (auto problem = core::WriteKeyRule::problem(write_key)) return form_error(*ex, *problem);
@@ -119,10 +122,7 @@ struct ActionApi {
 
     // The hub's form answer for a settings problem: {"error": …} alone, status 200.
     static void form_error(HttpExchange& ex, std::string_view error) {
-        std::string out = "{\"error\":";
-        core::append_json_string(out, error);
-        out += '}';
-        ex.respond(http::status::ok, std::move(out));
+        ex.respond(http::status::ok, core::ExecuteReport::form_error_body(error));
     }
 
     void run_execute(const std::shared_ptr<HttpExchange>& ex) {

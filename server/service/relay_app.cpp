@@ -48,14 +48,14 @@ void clean_temp_dir(const std::string& dir) {
 }
 
 // Polls until every session is gone or the grace period ran out.
-void wait_for_sessions(net::steady_timer& timer, HttpServer& server,
-                       std::chrono::steady_clock::time_point deadline, std::function<void(bool)> done) {
-    if (server.open_sessions() == 0 || std::chrono::steady_clock::now() >= deadline)
-        return done(server.open_sessions() == 0);
+void wait_for_sessions(net::steady_timer& timer, HttpServer& server, const core::Clock& clock,
+                       core::Clock::Steady deadline, std::function<void(bool)> done) {
+    if (server.open_sessions() == 0 || clock.steady() >= deadline) return done(server.open_sessions() == 0);
     timer.expires_after(std::chrono::milliseconds(20));
-    timer.async_wait([&timer, &server, deadline, done = std::move(done)](boost::system::error_code) mutable {
-        wait_for_sessions(timer, server, deadline, std::move(done));
-    });
+    timer.async_wait(
+        [&timer, &server, &clock, deadline, done = std::move(done)](boost::system::error_code) mutable {
+            wait_for_sessions(timer, server, clock, deadline, std::move(done));
+        });
 }
 
 // The HTTP server's limits for a listener, from server.limits.
@@ -78,12 +78,14 @@ ListenerLimits http_limits_from(const config::ListenerLimits& l) {
 }  // namespace
 
 int RelayApp::run() {
-    Logger log(Logger::parse_level(cfg_.log.level));
-    const auto started = std::chrono::steady_clock::now();
+    Logger log(Logger::parse_level(cfg_.log.level), clock_);
+    const auto started = clock_.steady();
 
     std::error_code ec;
     std::string message;
-    auto spool = Spool::open(cfg_.spool, ec, message);
+    SpoolOpenOptions spool_options;
+    spool_options.clock = &clock_;
+    auto spool = Spool::open(cfg_.spool, spool_options, ec, message);
     if (!spool) {
         log.error("cannot open the spool", {{"path", cfg_.spool.path}, {"error", message}});
         std::cerr << "looker-segment-relay: cannot open the spool " << cfg_.spool.path << ": " << message
@@ -111,21 +113,22 @@ int RelayApp::run() {
     std::unique_ptr<DeliveryDispatcher> dispatcher_ptr;
     try {
         dispatcher_ptr = std::make_unique<DeliveryDispatcher>(io, cfg_.segment, cfg_.spool, *spool, log,
-                                                              *registry, core::Clock::system());
+                                                              *registry, clock_);
     } catch (const std::exception& e) {  // e.g. an unreadable segment.ca_file
         log.error("cannot set up delivery to Segment", {{"error", e.what()}});
         std::cerr << "looker-segment-relay: cannot set up delivery to Segment: " << e.what() << "\n";
         return 1;
     }
     DeliveryDispatcher& dispatcher = *dispatcher_ptr;
-    ServiceContext ctx{cfg_, log, *registry, io, workers, *spool, dispatcher, draining, started};
-    register_operator_routes({&router, &admin_router}, ctx, core::Clock::system());
+    ServiceContext ctx{cfg_, log, *registry, io, workers, *spool, dispatcher, draining, started, clock_};
+    register_operator_routes({&router, &admin_router}, ctx, clock_);
     auto execute = ExecuteHandler::create(ctx);  // installs the dispatcher's settled listener
     register_action_routes(router, ctx, execute);
     register_webhook_routes(router, ctx, execute);
 
     SessionDeps deps{router, server_metrics, log, draining, sessions, temp_dir};
     deps.limits = http_limits_from(cfg_.server.limits);
+    deps.clock = &clock_;
     std::unique_ptr<net::ssl::context> tls;
     if (cfg_.server.tls.enabled) {
         boost::system::error_code tec;
@@ -158,6 +161,7 @@ int RelayApp::run() {
         admin_deps.limits.max_connections = cfg_.server.admin_max_connections;
         admin_deps.limits.max_connections_per_client = cfg_.server.admin_max_connections;
         admin_deps.listener = "admin";
+        admin_deps.clock = &clock_;
         admin.emplace(io, admin_deps);
         if (auto aec = admin->listen(cfg_.server.admin_host, cfg_.server.admin_port)) {
             log.error("cannot listen", {{"host", cfg_.server.admin_host},
@@ -188,23 +192,22 @@ int RelayApp::run() {
         signals.async_wait(on_signal);
         server.stop_accepting();
         server.close_idle_sessions();
-        const auto deadline =
-            std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.server.drain_grace_ms);
+        const auto deadline = clock_.steady() + std::chrono::milliseconds(cfg_.server.drain_grace_ms);
         auto stop = [&] {
             dispatcher.stop([&] {
                 log.info("stopped", {});
                 io.stop();
             });
         };
-        wait_for_sessions(drain_timer, server, deadline, [&, stop](bool clean) {
+        wait_for_sessions(drain_timer, server, clock_, deadline, [&, stop](bool clean) {
             if (clean) return stop();
             // Grace over: requests still at work answer now with what they have (an execute
             // writes its honest partial answer), within a short window, before the exit.
             log.warn("grace period over: interrupting the requests still open",
                      {{"sessions", static_cast<std::int64_t>(server.open_sessions())}});
             sessions.for_each([](const std::shared_ptr<HttpSession>& s) { s->interrupt(); });
-            const auto answer_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-            wait_for_sessions(drain_timer, server, answer_deadline, [&, stop](bool answered) {
+            const auto answer_deadline = clock_.steady() + std::chrono::seconds(5);
+            wait_for_sessions(drain_timer, server, clock_, answer_deadline, [&, stop](bool answered) {
                 if (!answered) log.warn("requests still open after the grace period", {});
                 stop();
             });

@@ -5,16 +5,20 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "core/clock.hpp"
 
 namespace lsr::server {
 
 class RelayApp {
   public:
-    explicit RelayApp(config::Config cfg) : cfg_(std::move(cfg)) {}
+    // `clock` is the service's one clock (every part that reads the time is handed it).
+    explicit RelayApp(config::Config cfg, const core::Clock& clock = core::Clock::system())
+        : cfg_(std::move(cfg)), clock_(clock) {}
     int run();  // blocks until drained; returns the process exit code
 
   private:
     config::Config cfg_;
+    const core::Clock& clock_;
 };
 
 }  // namespace lsr::server

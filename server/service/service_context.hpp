@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "config/config.hpp"
+#include "core/clock.hpp"
 
 namespace lsr::server {
 
@@ -26,6 +27,7 @@ struct ServiceContext {
     DeliveryDispatcher& dispatcher;
     const std::atomic<bool>& draining;  // true once SIGTERM arrived
     std::chrono::steady_clock::time_point started;
+    const core::Clock& clock;  // the service's one clock
 };
 
 }  // namespace lsr::server

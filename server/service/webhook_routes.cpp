@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "core/hub/execute_report.hpp"
 #include "core/hub/hub_token.hpp"
 #include "core/mapping/call_type.hpp"
 #include "server/net/logger.hpp"
@@ -42,7 +43,7 @@ void register_webhook_routes(Router& router, ServiceContext& ctx, std::shared_pt
                     execute->metrics().execute(source.label, "unauthorized");
                     ctx.log.info("webhook: unauthorized",
                                  {{"route", ex->route_label()}, {"remote", ex->remote_address()}});
-                    ex->respond(http::status::forbidden, ExecuteHandler::error_body(kInvalidToken));
+                    ex->respond(http::status::forbidden, core::ExecuteReport::error_body(kInvalidToken));
                     return;
                 }
                 execute->handle(ex, source);
@@ -54,7 +55,7 @@ void register_webhook_routes(Router& router, ServiceContext& ctx, std::shared_pt
                     return std::nullopt;
                 execute->metrics().execute(label, "unauthorized");
                 ctx.log.info("webhook: unauthorized", {{"route", path}});
-                return Refusal{http::status::forbidden, ExecuteHandler::error_body(kInvalidToken)};
+                return Refusal{http::status::forbidden, core::ExecuteReport::error_body(kInvalidToken)};
             });
     }
 }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <future>
+#include <optional>
 #include <thread>
 
 using lsr::server::DownloadOutcome;
@@ -101,42 +102,47 @@ lsr::config::DownloadConfig loopback_cfg() {
     return cfg;
 }
 
+// The downloader's one check, as it calls it with hub.download's settings.
+std::optional<lsr::core::DownloadUrl> check_url(std::string_view url, const lsr::config::DownloadConfig& cfg,
+                                                std::string& err) {
+    return lsr::core::DownloadUrl::check(url, cfg.allowed_hosts, cfg.allow_loopback_http, err);
+}
+
 }  // namespace
 
 TEST_CASE("LookerDownloader checks the URL against the allowlist and scheme", "[looker_downloader]") {
     lsr::config::DownloadConfig cfg;
     cfg.allowed_hosts = {"looker.example.com", "*.cloud.looker.com", "127.0.0.1"};
     std::string err;
-    auto u = LookerDownloader::check_url("https://Looker.example.com/download/abc?x=1", cfg, err);
+    auto u = check_url("https://Looker.example.com/download/abc?x=1", cfg, err);
     REQUIRE(u);
     CHECK(u->tls);
     CHECK(u->host == "looker.example.com");
     CHECK(u->port == 443);
     CHECK(u->target == "/download/abc?x=1");
-    CHECK_FALSE(
-        LookerDownloader::check_url("https://a.cloud.looker.com:19999/x", cfg, err));  // port not listed
+    CHECK_FALSE(check_url("https://a.cloud.looker.com:19999/x", cfg, err));  // port not listed
     cfg.allowed_hosts.push_back("*.cloud.looker.com:19999");
-    CHECK(LookerDownloader::check_url("https://a.cloud.looker.com:19999/x", cfg, err)->port == 19999);
-    CHECK_FALSE(LookerDownloader::check_url("https://cloud.looker.com/x", cfg, err));
-    CHECK_FALSE(LookerDownloader::check_url("https://evil.com/x", cfg, err));
+    CHECK(check_url("https://a.cloud.looker.com:19999/x", cfg, err)->port == 19999);
+    CHECK_FALSE(check_url("https://cloud.looker.com/x", cfg, err));
+    CHECK_FALSE(check_url("https://evil.com/x", cfg, err));
     CHECK(err.find("not in hub.download.allowed_hosts") != std::string::npos);
-    CHECK_FALSE(LookerDownloader::check_url("https://looker.example.com.evil.com/x", cfg, err));
-    CHECK_FALSE(LookerDownloader::check_url("https://user:pw@looker.example.com/x", cfg, err));
-    CHECK_FALSE(LookerDownloader::check_url("http://looker.example.com/x", cfg, err));
+    CHECK_FALSE(check_url("https://looker.example.com.evil.com/x", cfg, err));
+    CHECK_FALSE(check_url("https://user:pw@looker.example.com/x", cfg, err));
+    CHECK_FALSE(check_url("http://looker.example.com/x", cfg, err));
     CHECK(err == "The download_url must use https.");
-    CHECK_FALSE(LookerDownloader::check_url("http://127.0.0.1:8000/x", cfg, err));  // loopback not allowed
-    CHECK_FALSE(LookerDownloader::check_url("ftp://looker.example.com/x", cfg, err));
-    CHECK_FALSE(LookerDownloader::check_url("looker.example.com/x", cfg, err));
-    CHECK_FALSE(LookerDownloader::check_url("https://looker.example.com:0/x", cfg, err));
-    CHECK_FALSE(LookerDownloader::check_url("https://looker.example.com:99999/x", cfg, err));
+    CHECK_FALSE(check_url("http://127.0.0.1:8000/x", cfg, err));  // loopback not allowed
+    CHECK_FALSE(check_url("ftp://looker.example.com/x", cfg, err));
+    CHECK_FALSE(check_url("looker.example.com/x", cfg, err));
+    CHECK_FALSE(check_url("https://looker.example.com:0/x", cfg, err));
+    CHECK_FALSE(check_url("https://looker.example.com:99999/x", cfg, err));
     cfg.allow_loopback_http = true;
-    auto l = LookerDownloader::check_url("http://127.0.0.1:8000", cfg, err);
+    auto l = check_url("http://127.0.0.1:8000", cfg, err);
     REQUIRE(l);
     CHECK_FALSE(l->tls);
     CHECK(l->target == "/");
     cfg.allowed_hosts.push_back("::1");
-    CHECK(LookerDownloader::check_url("http://[::1]:8000/a", cfg, err)->host == "::1");
-    CHECK_FALSE(LookerDownloader::check_url("http://looker.example.com/x", cfg, err));
+    CHECK(check_url("http://[::1]:8000/a", cfg, err)->host == "::1");
+    CHECK_FALSE(check_url("http://looker.example.com/x", cfg, err));
 }
 
 TEST_CASE("LookerDownloader streams a 200 body in chunks", "[looker_downloader]") {
@@ -328,4 +334,37 @@ TEST_CASE("LookerDownloader hands over what arrived before the rest comes", "[lo
     CHECK(outcome.ok);
     CHECK(body == "helloworld");
     CHECK(first_before_rest);
+}
+
+TEST_CASE("LookerDownloader is cancelled from another thread while several threads run its io_context",
+          "[looker_downloader]") {
+    // Its state lives on its strand alone: start and cancel come from other threads, the
+    // handlers may run on either io thread. Wherever the cancel lands, the outcome is the same.
+    asio::io_context io;
+    // Listening but never accepting: the kernel completes the connection, no answer comes.
+    tcp::acceptor silent(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const std::string url = "http://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/slow";
+    auto work = asio::make_work_guard(io);
+    std::thread t1([&] { io.run(); });
+    std::thread t2([&] { io.run(); });
+    std::promise<DownloadOutcome> done;
+    const auto cfg = loopback_cfg();  // the downloader keeps a reference
+    auto d = LookerDownloader::create(io, cfg, nullptr);
+    d->start(
+        url, [](std::string_view, LookerDownloader::Resume resume) { resume(true); },
+        [&done](DownloadOutcome o) { done.set_value(std::move(o)); });
+    std::thread([d] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        d->cancel();
+    }).join();
+    auto f = done.get_future();
+    REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    const DownloadOutcome o = f.get();
+    CHECK_FALSE(o.ok);
+    CHECK(o.error == "The download from Looker was cancelled.");
+    d.reset();
+    work.reset();
+    io.stop();
+    t1.join();
+    t2.join();
 }

@@ -106,7 +106,7 @@ TEST_CASE("/status reads the spool off the io thread and answers with the same d
     std::atomic<bool> draining{false};
     auto dispatcher =
         std::make_unique<DeliveryDispatcher>(io, cfg.segment, cfg.spool, *spool, log, registry, clock);
-    ServiceContext ctx{cfg, log, registry, io, workers, *spool, *dispatcher, draining, clock.steady()};
+    ServiceContext ctx{cfg, log, registry, io, workers, *spool, *dispatcher, draining, clock.steady(), clock};
     Router router;
     register_operator_routes({&router}, ctx, clock);
     clock.advance(5s);

@@ -163,7 +163,7 @@ struct Relay {
         dispatcher = std::make_unique<DeliveryDispatcher>(io, cfg.segment, cfg.spool, *spool, log, registry,
                                                           lsr::core::Clock::system());
         ctx.reset(new ServiceContext{cfg, log, registry, io, workers, *spool, *dispatcher, draining,
-                                     std::chrono::steady_clock::now()});
+                                     std::chrono::steady_clock::now(), lsr::core::Clock::system()});
         execute = ExecuteHandler::create(*ctx);
         register_action_routes(router, *ctx, execute);
         register_webhook_routes(router, *ctx, execute);

@@ -1,0 +1,52 @@
+#include "server/ingest/batch_committer.hpp"
+
+namespace lsr::server {
+
+BatchCommitter::BatchCommitter(Spool& spool, const core::Clock& clock, std::string request_id,
+                               std::function<void(const std::string& write_key)> spooled)
+    : spool_(spool), clock_(clock), request_id_(std::move(request_id)), spooled_(std::move(spooled)) {}
+
+SpoolError BatchCommitter::append(core::Batch batch) {
+    if (error_) return error_;
+    NewBatch nb;
+    nb.write_key = write_key_;
+    nb.body = std::move(batch.body);
+    nb.events = batch.events;
+    nb.request_id = request_id_;
+    nb.created_ms = clock_.unix_ms();
+    pending_bytes_ += nb.body.size();
+    pending_.push_back(std::move(nb));
+    if (pending_.size() >= kBatchesPerCommit || pending_bytes_ >= kBytesPerCommit) return commit();
+    return {};
+}
+
+SpoolError BatchCommitter::commit() {
+    if (error_ || pending_.empty()) return error_;
+    std::vector<std::int64_t> ids;
+    SpoolError ec = spool_.append(pending_, &ids);
+    if (ec && (ec == SpoolErrc::full || ec == SpoolErrc::low_space) && pending_.size() > 1) {
+        // Take what still fits, one batch at a time.
+        std::vector<NewBatch> rest = std::move(pending_);
+        pending_.clear();
+        const std::uint64_t before = batches_;
+        for (auto& b : rest) {
+            std::vector<NewBatch> one;
+            one.push_back(std::move(b));
+            ec = spool_.append(one, &ids);
+            if (ec) break;
+            events_ += one.front().events;
+            ++batches_;
+        }
+        if (batches_ > before && spooled_) spooled_(write_key_);
+    } else if (!ec) {
+        for (const auto& b : pending_) events_ += b.events;
+        batches_ += pending_.size();
+        if (spooled_) spooled_(write_key_);
+    }
+    pending_.clear();
+    pending_bytes_ = 0;
+    error_ = ec;
+    return ec;
+}
+
+}  // namespace lsr::server
