@@ -1,6 +1,6 @@
 #include "core/delivery/batch_envelope.hpp"
 
-#include "core/text.hpp"
+#include "core/json_out.hpp"
 
 namespace lsr::core {
 namespace {
@@ -13,13 +13,16 @@ std::string BatchEnvelope::build(std::string_view body, std::string_view sent_at
                                  std::string_view write_key) {
     std::string out;
     out.reserve(body.size() + write_key.size() + 80);
-    out.append("{\"batch\":[");
-    out.append(body);
-    out.append("],\"sentAt\":");
-    append_json_string(out, sent_at_iso);
-    out.append(",\"writeKey\":");
-    append_json_string(out, write_key);
-    out.push_back('}');
+    JsonOut w(out);
+    w.raw("{\"batch\":[");
+    w.raw(body);  // the serialized events, already JSON
+    w.raw("],");
+    w.key("sentAt");
+    w.string(sent_at_iso);
+    w.raw(',');
+    w.key("writeKey");
+    w.string(write_key);
+    w.raw('}');
     return out;
 }
 
