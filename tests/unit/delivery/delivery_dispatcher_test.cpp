@@ -86,8 +86,8 @@ TEST_CASE("DeliveryDispatcher: 5xx, a dropped connection and a timeout are retri
 TEST_CASE("DeliveryDispatcher: Retry-After pauses only that write key, until the wall clock passes it") {
     // The wall clock stands still: alpha's pause (Retry-After: 1) cannot end, whatever the
     // timers do, while beta flows. Once the clock passes it, alpha goes.
+    lsr::core::ManualClock clock(1'800'000'000'000);  // outlives the fixture's dispatcher
     Fixture f;
-    lsr::core::ManualClock clock(1'800'000'000'000);
     f.clock = &clock;
     std::atomic<int> alpha_calls{0};
     f.stand_in.set_decide([&](const StandInRequest& r) {
