@@ -1,6 +1,7 @@
 #include "app/spool_command.hpp"
 
 #include "app/spool_command_line.hpp"
+#include "app/spool_drain_command.hpp"
 #include "app/spool_purge_command.hpp"
 #include "app/spool_replay_command.hpp"
 #include "app/spool_salvage_command.hpp"
@@ -14,6 +15,7 @@ int run_spool(const std::vector<std::string>& args) {
     SpoolCommandLine o;
     if (const auto code = SpoolCommandLine::parse(args, o)) return *code;
     if (o.command == "salvage") return run_spool_salvage(o);
+    if (o.command == "drain") return run_spool_drain(o);
 
     const auto cfg = o.spool_config(std::nullopt);
     if (!cfg) return 1;

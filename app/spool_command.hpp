@@ -1,5 +1,6 @@
 // `looker-segment-relay spool ...`: the operator's tools for the durable spool - stats,
-// dead letters (list, replay), purge (only with --yes-really) and salvage of a damaged file.
+// dead letters (list, replay), purge (only with --yes-really), salvage of a damaged file, and
+// drain (deliver everything queued, then exit).
 #pragma once
 
 #include <string>

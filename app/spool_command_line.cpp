@@ -23,16 +23,30 @@ constexpr const char* kUsage =
     "  salvage --from OLD [--to NEW]        copy every readable batch and dead letter of a damaged\n"
     "                                       spool file OLD into the spool NEW (default: the configured\n"
     "                                       spool); OLD is only read\n"
+    "  drain [--config FILE] [--timeout S]  deliver every queued batch to Segment, accept nothing, and\n"
+    "                                       exit once only dead letters (or nothing) remain; progress\n"
+    "                                       on stderr. Takes the relay's lock: stop the relay first\n"
     "\n"
     "  --config FILE   take the spool path from the relay's configuration (spool.path)\n"
     "  --spool PATH    the spool database file itself\n"
     "\n"
-    "Every command works while a relay serves the spool (they do not take its lock): stats and\n"
-    "dead-letters read a snapshot; replay queues new batches the relay sends on its next poll;\n"
-    "purge --batches also deletes the batches the relay is sending at that moment (those may\n"
-    "still reach Segment; none is sent again or dead-lettered afterwards).\n"
+    "Every command but drain works while a relay serves the spool (they do not take its lock):\n"
+    "stats and dead-letters read a snapshot; replay queues new batches the relay sends on its\n"
+    "next poll; purge --batches also deletes the batches the relay is sending at that moment\n"
+    "(those may still reach Segment; none is sent again or dead-lettered afterwards).\n"
     "\n"
-    "exit codes: 0 ok, 1 error, 2 usage\n";
+    "drain uses the relay's configuration (--config FILE, or the embedded defaults, as serve):\n"
+    "the Segment endpoint, the write keys' limits and the retry policy. A batch Segment keeps\n"
+    "refusing (5xx, network) is retried with backoff and dead-lettered only by serve's give-up\n"
+    "rules (segment.retry.give_up_after_s), so a drain can run long; --timeout S stops it after\n"
+    "S seconds. Stopped early (SIGTERM/SIGINT, --timeout), it lets the requests in flight end and\n"
+    "keeps every batch not delivered in the spool; a second signal exits at once.\n"
+    "\n"
+    "exit codes: 0 ok (drain: the queue is empty; dead letters may remain), 1 error (drain: the\n"
+    "spool cannot be opened, e.g. a relay holds its lock), 2 usage, 3 drain stopped by a signal\n"
+    "before the queue was empty, 4 drain stopped by --timeout before the queue was empty\n";
+
+constexpr std::int64_t kMaxTimeoutS = 100'000'000;  // about three years: well within the timers' range
 
 bool parse_count(const std::string& text, std::int64_t min, std::int64_t* out) {
     if (text.empty() || text.size() > 18) return false;
@@ -60,9 +74,17 @@ std::optional<int> check_combination(const SpoolCommandLine& o) {
             return spool_usage_error(
                 "salvage: give --to NEW or --config/--spool for the destination, not both");
         }
+    } else if (o.command == "drain") {
+        if (o.spool_path) {
+            return spool_usage_error(
+                "drain takes the relay's configuration (--config FILE: Segment endpoint, retry policy, "
+                "spool.path), not --spool PATH");
+        }
     } else if (!o.config_file && !o.spool_path) {
         return spool_usage_error("give --config FILE or --spool PATH");
     }
+    if (o.timeout_s && o.command != "drain") return spool_usage_error("--timeout applies to drain only");
+    if (o.json && o.command == "drain") return spool_usage_error("--json does not apply to drain");
     if (o.limit && o.command != "dead-letters")
         return spool_usage_error("--limit applies to dead-letters only");
     if ((o.from || o.to) && o.command != "salvage")
@@ -105,7 +127,7 @@ std::optional<int> SpoolCommandLine::parse(const std::vector<std::string>& args,
         std::cout << kUsage;
         return 0;
     }
-    const std::set<std::string> known = {"stats", "dead-letters", "replay", "purge", "salvage"};
+    const std::set<std::string> known = {"stats", "dead-letters", "replay", "purge", "salvage", "drain"};
     if (!known.contains(o.command)) return spool_usage_error("unknown command \"" + o.command + "\"");
     for (std::size_t i = 1; i < args.size(); ++i) {
         std::string arg = args[i];
@@ -145,6 +167,12 @@ std::optional<int> SpoolCommandLine::parse(const std::vector<std::string>& args,
             if (!missing && !parse_count(text, 1, &n))
                 return spool_usage_error("--limit wants a positive number");
             o.limit = static_cast<std::size_t>(n);
+        } else if (arg == "--timeout") {
+            const std::string text = value();
+            std::int64_t n = 0;
+            if (!missing && (!parse_count(text, 1, &n) || n > kMaxTimeoutS))
+                return spool_usage_error("--timeout wants a positive number of seconds (at most 100000000)");
+            o.timeout_s = n;
         } else if (arg == "--json") {
             ok = flag(o.json);
         } else if (arg == "--all") {

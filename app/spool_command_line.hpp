@@ -31,6 +31,7 @@ struct SpoolCommandLine {
     std::optional<std::string> from;
     std::optional<std::string> to;
     std::vector<std::int64_t> ids;
+    std::optional<std::int64_t> timeout_s;  // drain only
 
     // Parses the words after "spool". Returns an exit code when done (help printed: 0; a
     // usage error printed: 2), nullopt when the command is to run.
