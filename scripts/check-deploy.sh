@@ -25,6 +25,10 @@ pass() { passes=$((passes + 1)); }
 for tool in kubectl node npm; do
   command -v "$tool" >/dev/null || { echo "check-deploy: $tool is missing" >&2; exit 1; }
 done
+case "$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\([0-9]*\).*/\1/p')" in
+  [5-9] | [1-9][0-9]) ;;
+  *) echo "check-deploy: kubectl with kustomize v5 or later is needed (kubectl 1.27+)" >&2; exit 1 ;;
+esac
 if ! command -v promtool >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "== installing promtool (Debian package prometheus)"
