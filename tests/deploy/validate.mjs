@@ -1,9 +1,11 @@
 // Validates every object of the given multi-document YAML files ("-" = stdin) against the
 // Kubernetes API schemas (npm kubernetes-models) and the Prometheus Operator's CRDs
-// (@kubernetes-models/prometheus-operator), offline. Exit 1 when any object is invalid or has
+// (@kubernetes-models/prometheus-operator), offline, and looks for field names the API does not
+// declare (fields.mjs). Exit 1 when any object is invalid or has
 // no known schema, printing one line per problem.
 //   node tests/deploy/validate.mjs rendered.yaml...
 import fs from "node:fs";
+import { unknownFields } from "./fields.mjs";
 import { require, YAML } from "./modules.mjs";
 
 // apiVersion group -> package holding its models ("" = the core group, apiVersion "v1").
@@ -23,13 +25,13 @@ function modelOf(apiVersion, kind) {
     const pkg = packages[group];
     if (!pkg) throw new Error(`no schema known for apiVersion ${apiVersion}`);
     const module = [pkg, group, version, kind].filter(Boolean).join("/");
-    let exports;
+    let file;
     try {
-        exports = require(module);
+        file = require.resolve(module);
     } catch {
         throw new Error(`no schema known for ${kind} in ${apiVersion}`);
     }
-    return exports[kind];
+    return { Model: require(module)[kind], file };
 }
 
 let objects = 0;
@@ -54,8 +56,10 @@ for (const file of process.argv.slice(2)) {
             const key = `${obj.apiVersion} ${obj.kind} ${obj.metadata.namespace ?? ""}/${obj.metadata.name}`;
             if (seen.has(key)) throw new Error("defined twice");
             seen.add(key);
-            const Model = modelOf(obj.apiVersion, obj.kind);
+            const { Model, file: modelFile } = modelOf(obj.apiVersion, obj.kind);
             new Model(obj).validate();
+            const unknown = unknownFields(obj, modelFile);
+            if (unknown.length) throw new Error(`data${unknown.join(", data")}`);
         } catch (e) {
             console.error(`${where}: ${e.message}`);
             problems++;
