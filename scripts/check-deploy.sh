@@ -2,9 +2,8 @@
 # Checks deploy/ offline, as CI runs it:
 #   1. kubectl kustomize renders every overlay and the spool-drain Job;
 #   2. every rendered object validates against the Kubernetes API schemas and the Prometheus
-#      Operator's CRDs (npm kubernetes-models), with no undeclared field, and the rejected
-#      examples of tests/deploy/invalid
-#      are rejected;
+#      Operator's CRDs (npm kubernetes-models), with no undeclared field, and the examples of
+#      tests/deploy/invalid are rejected;
 #   3. the PrometheusRule is the one generated from deploy/prometheus/rules.yaml;
 #   4. promtool checks the alert rules, runs their unit tests, and parses every query of the
 #      Grafana dashboard;
