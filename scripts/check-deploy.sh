@@ -7,7 +7,8 @@
 #   3. the PrometheusRule is the one generated from deploy/prometheus/rules.yaml;
 #   4. promtool checks the alert rules, runs their unit tests, and parses every query of the
 #      Grafana dashboard;
-#   5. every lsr_* metric the rules and the dashboard use is one the relay exports.
+#   5. every lsr_* metric the rules and the dashboard use is one the relay exports;
+#   6. the relay's check-config accepts the ConfigMaps' relay.yaml (when the relay is built).
 # Needs kubectl (with kustomize v5), node and npm, promtool (Debian: prometheus; installed here
 # when missing and running as root). The npm packages of tests/deploy/package-lock.json go to
 # a cache directory, never into the repository.
@@ -130,6 +131,18 @@ for m in $pending; do
 done
 echo "$(wc -w <<<"$used") lsr_* metric names used"
 pass
+
+# -- 6. the ConfigMaps' relay.yaml files, checked by the relay itself when it has been built
+# (.ci/run builds it first); skipped otherwise.
+echo "== check-config"
+relay="${LSR_BINARY:-build/app/looker-segment-relay}"
+if [ -x "$relay" ]; then
+  for cfg in deploy/kubernetes/base/relay.yaml deploy/kubernetes/overlays/*/relay.yaml; do
+    if env -u RELAY_HUB_SECRET -u RELAY_SEGMENT_WRITE_KEY "$relay" check-config "$cfg"; then pass; else fail "$cfg"; fi
+  done
+else
+  echo "skipped: no $relay (build it, or set LSR_BINARY)"
+fi
 
 echo "== $(( $(date +%s) - started )) s"
 echo "check-deploy: $passes passed, $failures failed"
