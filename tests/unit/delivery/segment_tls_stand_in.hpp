@@ -1,14 +1,9 @@
 // A TLS stand-in for the client tests: a self-signed certificate for "localhost" made at
-// run time (EC P-256), a Beast/Asio TLS server on 127.0.0.1 port 0 answering 200 to every
+// run time (TestCertificate), a Beast/Asio TLS server on 127.0.0.1 port 0 answering 200 to every
 // request, and the SNI names it saw.
 #pragma once
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
@@ -22,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "../net/test_certificate.hpp"
+
 namespace lsr::test {
 
 class SegmentTlsStandIn {
@@ -29,9 +26,8 @@ class SegmentTlsStandIn {
     SegmentTlsStandIn()
         : ctx_(boost::asio::ssl::context::tls_server),
           acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
-        make_certificate();
-        SSL_CTX_use_certificate(ctx_.native_handle(), cert_);
-        SSL_CTX_use_PrivateKey(ctx_.native_handle(), key_);
+        ctx_.use_certificate_file(certificate_.cert_file(), boost::asio::ssl::context::pem);
+        ctx_.use_private_key_file(certificate_.key_file(), boost::asio::ssl::context::pem);
         SSL_CTX_set_tlsext_servername_callback(ctx_.native_handle(), &SegmentTlsStandIn::on_servername);
         SSL_CTX_set_tlsext_servername_arg(ctx_.native_handle(), this);
         do_accept();
@@ -40,14 +36,10 @@ class SegmentTlsStandIn {
     ~SegmentTlsStandIn() {
         io_.stop();
         thread_.join();
-        X509_free(cert_);
-        EVP_PKEY_free(key_);
-        std::error_code ec;
-        std::filesystem::remove(ca_path_, ec);
     }
 
     unsigned short port() const { return acceptor_.local_endpoint().port(); }
-    const std::string& ca_file() const { return ca_path_; }
+    const std::string& ca_file() const { return certificate_.cert_file(); }
     int answered() const { return answered_.load(); }
     std::vector<std::string> server_names() {
         std::lock_guard lock(mutex_);
@@ -70,38 +62,6 @@ class SegmentTlsStandIn {
         std::lock_guard lock(self->mutex_);
         self->names_.push_back(name != nullptr ? name : "");
         return SSL_TLSEXT_ERR_OK;
-    }
-
-    void make_certificate() {
-        key_ = EVP_EC_gen("P-256");
-        cert_ = X509_new();
-        X509_set_version(cert_, 2);
-        ASN1_INTEGER_set(X509_get_serialNumber(cert_), 1);
-        X509_gmtime_adj(X509_getm_notBefore(cert_), -3600);
-        X509_gmtime_adj(X509_getm_notAfter(cert_), 3600);
-        X509_set_pubkey(cert_, key_);
-        X509_NAME* name = X509_get_subject_name(cert_);
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                   reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
-        X509_set_issuer_name(cert_, name);
-        X509V3_CTX v3;
-        X509V3_set_ctx_nodb(&v3);
-        X509V3_set_ctx(&v3, cert_, cert_, nullptr, nullptr, 0);
-        for (auto [nid, value] : {std::pair{NID_subject_alt_name, "DNS:localhost"},
-                                  std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
-            X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, nid, value);
-            X509_add_ext(cert_, ext, -1);
-            X509_EXTENSION_free(ext);
-        }
-        X509_sign(cert_, key_, EVP_sha256());
-        static int counter = 0;
-        ca_path_ =
-            (std::filesystem::temp_directory_path() /
-             ("lsr-tls-stand-in-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".pem"))
-                .string();
-        FILE* f = std::fopen(ca_path_.c_str(), "w");
-        PEM_write_X509(f, cert_);
-        std::fclose(f);
     }
 
     void do_accept() {
@@ -136,12 +96,10 @@ class SegmentTlsStandIn {
     }
 
     boost::asio::io_context io_;
+    TestCertificate certificate_;  // its files outlive the server
     boost::asio::ssl::context ctx_;
     boost::asio::ip::tcp::acceptor acceptor_;
     std::thread thread_;
-    EVP_PKEY* key_ = nullptr;
-    X509* cert_ = nullptr;
-    std::string ca_path_;
     std::mutex mutex_;
     std::vector<std::string> names_;
     std::atomic<int> answered_{0};
