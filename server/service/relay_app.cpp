@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
@@ -18,6 +17,7 @@
 #include "server/http/http_server.hpp"
 #include "server/http/server_metrics.hpp"
 #include "server/net/logger.hpp"
+#include "server/net/termination_signals.hpp"
 #include "server/net/tls_context_builder.hpp"
 #include "server/service/action_routes.hpp"
 #include "server/service/execute_handler.hpp"
@@ -78,6 +78,8 @@ ListenerLimits http_limits_from(const config::ListenerLimits& l) {
 }  // namespace
 
 int RelayApp::run() {
+    // Before any thread starts: SIGTERM and SIGINT then reach only the signalfd read below.
+    TerminationSignals::block();
     Logger log(Logger::parse_level(cfg_.log.level), clock_);
     const auto started = clock_.steady();
 
@@ -178,7 +180,14 @@ int RelayApp::run() {
     server.start();
     dispatcher.start();
 
-    net::signal_set signals(io, SIGTERM, SIGINT);
+    std::error_code sig_ec;
+    TerminationSignals signals(io, sig_ec);
+    if (sig_ec) {
+        log.error("cannot watch for SIGTERM and SIGINT", {{"error", sig_ec.message()}});
+        std::cerr << "looker-segment-relay: cannot watch for SIGTERM and SIGINT: " << sig_ec.message()
+                  << "\n";
+        return 1;
+    }
     net::steady_timer drain_timer(io);
     std::function<void(const boost::system::error_code&, int)> on_signal;
     on_signal = [&](const boost::system::error_code& sec, int signo) {

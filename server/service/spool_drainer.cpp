@@ -10,17 +10,18 @@
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <exception>
 #include <memory>
+#include <stdexcept>
 #include <string_view>
 
 #include "server/delivery/delivery_dispatcher.hpp"
 #include "server/net/logger.hpp"
+#include "server/net/termination_signals.hpp"
 #include "server/storage/spool_error_category.hpp"
 
 namespace lsr::server {
@@ -55,10 +56,12 @@ class DrainRun {
           check_timer_(io_),
           progress_timer_(io_),
           timeout_timer_(io_),
-          signals_(io_, SIGTERM, SIGINT) {}
+          signals_(io_, signals_error_) {}
 
     // Throws when the delivery cannot be set up (e.g. an unreadable segment.ca_file).
     void build() {
+        if (signals_error_)
+            throw std::runtime_error("cannot watch for SIGTERM and SIGINT: " + signals_error_.message());
         dispatcher_ = std::make_unique<DeliveryDispatcher>(io_, cfg_.segment, cfg_.spool, spool_, log_,
                                                            registry_, clock_);
     }
@@ -165,7 +168,8 @@ class DrainRun {
     net::steady_timer check_timer_;
     net::steady_timer progress_timer_;
     net::steady_timer timeout_timer_;
-    net::signal_set signals_;
+    std::error_code signals_error_;  // declared before signals_, which sets it
+    TerminationSignals signals_;
     std::unique_ptr<DeliveryDispatcher> dispatcher_;  // destroyed first: it uses io_ and registry_
     SpoolStats last_;
     bool stopping_ = false;
@@ -176,6 +180,8 @@ class DrainRun {
 }  // namespace
 
 DrainResult SpoolDrainer::run(const Options& options, const Progress& progress) {
+    // Before any thread starts: SIGTERM and SIGINT then reach only the drain's signalfd read.
+    TerminationSignals::block();
     DrainResult result;
     SpoolOpenOptions open_options;
     open_options.create = false;    // a wrong path is an error, not a new empty spool

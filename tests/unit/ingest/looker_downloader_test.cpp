@@ -10,8 +10,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 using lsr::server::DownloadOutcome;
 using lsr::server::LookerDownloader;
@@ -71,14 +73,20 @@ Result download(const lsr::config::DownloadConfig& cfg, const std::string& url,
     std::thread t([&] { io.run(); });
     std::promise<Result> done;
     auto result = std::make_shared<Result>();
+    // The resuming threads hold the downloader (through `resume`): all are joined before the
+    // io_context goes, so the downloader's strand never outlives it.
+    std::mutex resumers_mutex;
+    std::vector<std::thread> resumers;
     auto d = LookerDownloader::create(io, cfg, nullptr);
     d->start(
         url,
-        [result, stop_after_first](std::string_view chunk, LookerDownloader::Resume resume) {
+        [result, stop_after_first, &resumers_mutex, &resumers](std::string_view chunk,
+                                                               LookerDownloader::Resume resume) {
             result->body.append(chunk);
             ++result->chunks;
             // Resume from another thread, as the execute pipeline does.
-            std::thread([resume, stop_after_first] { resume(!stop_after_first); }).detach();
+            std::lock_guard<std::mutex> lock(resumers_mutex);
+            resumers.emplace_back([resume, stop_after_first] { resume(!stop_after_first); });
         },
         [result, &done](DownloadOutcome o) {
             result->outcome = std::move(o);
@@ -87,6 +95,11 @@ Result download(const lsr::config::DownloadConfig& cfg, const std::string& url,
     auto f = done.get_future();
     REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
     auto r = f.get();
+    d.reset();
+    {
+        std::lock_guard<std::mutex> lock(resumers_mutex);
+        for (auto& th : resumers) th.join();
+    }
     work.reset();
     io.stop();
     t.join();
