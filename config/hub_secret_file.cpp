@@ -159,8 +159,9 @@ std::optional<std::string> HubSecretFile::read_or_create(const std::string& path
     }
     // Written in full under a private name, then linked to its name: link() fails with EEXIST
     // when another process published first, and no reader ever sees a partial file.
-    const std::string staging = path + ".new-" + std::to_string(::getpid());
-    ::unlink(staging.c_str());  // a leftover of this pid from an earlier crash
+    // A name of its own per call (pid and part of the new secret): racing processes or threads
+    // never share a staging file.
+    const std::string staging = path + ".new-" + std::to_string(::getpid()) + "-" + secret.substr(0, 16);
     if (!write_new_file(staging, secret + "\n")) {
         error = "cannot create the hub secret file " + path + ": " + errno_text(errno);
         return std::nullopt;

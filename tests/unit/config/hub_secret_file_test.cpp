@@ -7,6 +7,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
 
 using lsr::config::Config;
 using lsr::config::HubSecretFile;
@@ -195,4 +199,34 @@ TEST_CASE("resolve: serve creates the file, token only reads it") {
     broken.spool.path = reader.spool.path;
     CHECK_FALSE(HubSecretFile::resolve(broken, true, origin, error));
     CHECK(error.find("hub-secret") != std::string::npos);
+}
+
+TEST_CASE("racing creators all end up with the one secret that was published first") {
+    for (int round = 0; round < 20; ++round) {
+        TempDir dir;
+        const std::string path = (dir.path / "hub-secret").string();
+        std::mutex m;
+        std::set<std::string> secrets;
+        int creators = 0;
+        std::vector<std::string> errors;
+        std::vector<std::thread> threads;
+        for (int i = 0; i < 6; ++i) {
+            threads.emplace_back([&] {
+                std::string error;
+                bool created = false;
+                const auto secret = HubSecretFile::read_or_create(path, created, error);
+                std::lock_guard<std::mutex> lock(m);
+                if (secret) secrets.insert(*secret);
+                if (created) ++creators;
+                if (!error.empty()) errors.push_back(error);
+            });
+        }
+        for (auto& t : threads) t.join();
+        INFO((errors.empty() ? std::string() : errors.front()));
+        CHECK(errors.empty());
+        CHECK(secrets.size() == 1);
+        CHECK(creators == 1);
+        CHECK(slurp(path) == *secrets.begin() + "\n");
+        CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 1);
+    }
 }
