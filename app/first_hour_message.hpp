@@ -6,7 +6,7 @@
 #include <string>
 
 #include "config/hub_secret_file.hpp"
-#include "server/service/relay_app.hpp"
+#include "server/service/listening_info.hpp"
 
 namespace lsr::app {
 
