@@ -139,6 +139,19 @@ class HubSecretFileTest(unittest.TestCase):
             self.assertEqual(f.read(), "not a secret\n")
         shutil.rmtree(relay.workdir, ignore_errors=True)
 
+    def test_token_on_the_embedded_defaults_reads_var_hub_secret(self):
+        os.makedirs(os.path.join(self.other_dir, "var"), mode=0o700)
+        with open(os.path.join(self.other_dir, "var", "hub-secret"), "w") as f:
+            f.write("cd" * 32 + "\n")
+        env = dict(os.environ)
+        for name in ("RELAY_HUB_SECRET", "RELAY_SPOOL_PATH"):
+            env.pop(name, None)
+        out = subprocess.run([BINARY, "token"], capture_output=True, text=True, timeout=30, env=env,
+                             cwd=self.other_dir)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        nonce = out.stdout.strip().split("/")[0]
+        self.assertEqual(out.stdout.strip(), hub_token(secret="cd" * 32, nonce=nonce))
+
     def test_token_without_any_secret_says_how_to_get_one(self):
         spool = os.path.join(self.other_dir, "spool", "spool.db")
         out = run_binary(["token"], env={"RELAY_HUB_SECRET": "", "RELAY_SPOOL_PATH": spool})
