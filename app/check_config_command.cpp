@@ -17,7 +17,12 @@ int run_check_config(const std::vector<std::string>& args) {
         std::cout << result.problems.size() << " problem(s) in " << args[0] << "\n";
         return 1;
     }
-    std::cout << args[0] << ": ok\n";
+    // Warnings (valid, but Looker will not get through), once the file has no error; they
+    // never change the exit status.
+    for (const auto& w : result.warnings) std::cout << w.warning_string() << "\n";
+    std::cout << args[0] << ": ok";
+    if (!result.warnings.empty()) std::cout << " (" << result.warnings.size() << " warning(s))";
+    std::cout << "\n";
     return 0;
 }
 

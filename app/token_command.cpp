@@ -1,9 +1,9 @@
 #include "app/token_command.hpp"
 
-#include <cstdlib>
 #include <iostream>
 
 #include "config/config_loader.hpp"
+#include "config/hub_secret_file.hpp"
 #include "core/hub/hub_token.hpp"
 
 namespace lsr::app {
@@ -12,7 +12,9 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: looker-segment-relay token [--config FILE]\n"
-    "Prints a new Action Hub token signed with hub.secret (or RELAY_HUB_SECRET).\n"
+    "Prints a new Action Hub token signed with the hub secret: hub.secret, else RELAY_HUB_SECRET,\n"
+    "else the file <spool dir>/hub-secret that the first `serve` creates (the same config, or\n"
+    "the embedded defaults, find the same file).\n"
     "Enter it in Looker (Admin > Actions > Add Action Hub) as the authorization token.\n";
 
 }  // namespace
@@ -33,24 +35,30 @@ int run_token(const std::vector<std::string>& args) {
             return 2;
         }
     }
-    std::string secret;
-    if (!config_file.empty()) {
-        auto result = config::ConfigLoader::load_file(config_file);
-        if (!result.ok()) {
-            for (const auto& p : result.problems) std::cerr << p.to_string() << "\n";
-            std::cerr << result.problems.size() << " problem(s) in " << config_file << "\n";
-            return 1;
-        }
-        secret = result.config.hub.secret;
-    } else if (const char* env = std::getenv("RELAY_HUB_SECRET")) {
-        secret = env;
-    }
-    if (secret.empty()) {
-        std::cerr << "token: no hub secret: set hub.secret in the config file (--config FILE) or "
-                     "RELAY_HUB_SECRET\n";
+    auto result =
+        config_file.empty() ? config::ConfigLoader::defaults() : config::ConfigLoader::load_file(config_file);
+    if (!result.ok()) {
+        for (const auto& p : result.problems) std::cerr << p.to_string() << "\n";
+        std::cerr << result.problems.size() << " problem(s) in "
+                  << (config_file.empty() ? std::string("the configuration") : config_file) << "\n";
         return 1;
     }
-    std::string token = core::HubToken::make_token(secret);
+    config::HubSecretOrigin origin;
+    std::string error;
+    if (!config::HubSecretFile::resolve(result.config, false, origin, error)) {
+        std::cerr << "token: " << error << "\n";
+        return 1;
+    }
+    if (origin.kind == config::HubSecretOrigin::Kind::none) {
+        std::cerr
+            << "token: no hub secret: none in the config (hub.secret), none in RELAY_HUB_SECRET, and no "
+            << origin.file << " yet. Start the relay once with the same config (`looker-segment-relay serve"
+            << (config_file.empty() ? std::string() : " --config " + config_file)
+            << "`, run from this directory): it creates that file. Or set RELAY_HUB_SECRET (for example "
+               "export RELAY_HUB_SECRET=$(openssl rand -hex 32)) for both serve and token.\n";
+        return 1;
+    }
+    std::string token = core::HubToken::make_token(result.config.hub.secret);
     if (token.empty()) {
         std::cerr << "token: the random number generator failed\n";
         return 1;

@@ -66,9 +66,12 @@ struct DownloadConfig {
 
 struct HubConfig {
     std::string label = "Looker Segment Relay";
-    std::string base_url = "http://127.0.0.1:8080";  // prefixed to advertised URLs
-    std::string secret;                              // RELAY_HUB_SECRET; signs and checks tokens
-    std::vector<std::string> tokens;                 // extra accepted tokens (RELAY_HUB_TOKENS, comma list)
+    // How Looker reaches the relay, prefixed to advertised URLs. Empty: follows the listener
+    // (https with server.tls, the listen host, the bound port).
+    std::string base_url;
+    // RELAY_HUB_SECRET; signs and checks tokens. Empty: <spool dir>/hub-secret, made by serve.
+    std::string secret;
+    std::vector<std::string> tokens;  // extra accepted tokens (RELAY_HUB_TOKENS, comma list)
     std::vector<std::string> actions = {"segment_event", "segment_track", "segment_group"};
     DownloadConfig download;
 };

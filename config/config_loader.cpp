@@ -21,6 +21,13 @@ std::string ConfigProblem::to_string() const {
     return out;
 }
 
+std::string ConfigProblem::warning_string() const {
+    std::string out = file;
+    if (line > 0) out += ":" + std::to_string(line);
+    out += ": warning: " + message;
+    return out;
+}
+
 namespace {
 
 void read_identity(YamlReader& r, const YAML::Node& n, const std::string& path, core::IdentityColumns& id) {
@@ -273,6 +280,7 @@ LoadResult finish(Config config, YamlReader& reader) {
     apply_environment(config);
     result.problems = reader.take_problems();
     ConfigValidator::validate(config, reader.locations(), result.problems);
+    ConfigValidator::warn(config, reader.locations(), result.warnings);
     // In file order, problems without a line last.
     std::stable_sort(result.problems.begin(), result.problems.end(), [](const auto& a, const auto& b) {
         const int la = a.line == 0 ? std::numeric_limits<int>::max() : a.line;

@@ -14,12 +14,16 @@ struct ConfigProblem {
     std::string file;
     int line = 0;  // 1-based; 0 when not tied to a line (environment, defaults)
     std::string message;
-    std::string to_string() const;  // "file:line: message"
+    std::string to_string() const;       // "file:line: message"
+    std::string warning_string() const;  // "file:line: warning: message"
 };
 
 struct LoadResult {
     Config config;
     std::vector<ConfigProblem> problems;
+    // Nothing wrong for the relay itself, but something its users will trip on (a
+    // hub.base_url Looker cannot reach); printed by check-config, never fatal.
+    std::vector<ConfigProblem> warnings;
     bool ok() const { return problems.empty(); }
 };
 

@@ -4,6 +4,7 @@
 
 #include "core/delivery/write_key_rule.hpp"
 #include "core/hub/download_url.hpp"
+#include "core/hub/hub_base_url.hpp"
 
 namespace lsr::config {
 
@@ -76,7 +77,7 @@ void ConfigValidator::validate(const Config& c, const KeyLocations& where, std::
         k.require(!s.tls.key_file.empty(), "server.tls", "server.tls.enabled needs server.tls.key_file");
     }
 
-    k.require(is_http_url(c.hub.base_url), "hub.base_url",
+    k.require(c.hub.base_url.empty() || is_http_url(c.hub.base_url), "hub.base_url",
               "hub.base_url must start with http:// or https://");
     // An allowlist entry is "host", "host:port", "[v6]:port" or "*.domain[:port]": read as the
     // authority of a URL, by the same parser that checks a download_url.
@@ -167,6 +168,26 @@ void ConfigValidator::validate(const Config& c, const KeyLocations& where, std::
                       !w.identity.email.empty() || !w.identity.group_id.empty(),
                   at, at + ".identity must name at least one of user_id, anonymous_id, email, group_id");
     }
+}
+
+void ConfigValidator::warn(const Config& c, const KeyLocations& where, std::vector<ConfigProblem>& out) {
+    Checker k(c, where, out);
+    constexpr const char* see = " (README: \"Using it from Looker\")";
+    if (!c.hub.base_url.empty()) {
+        if (!is_http_url(c.hub.base_url)) return;  // an error already
+        for (const auto& p : core::HubBaseUrl::reachability_problems(c.hub.base_url))
+            k.require(false, "hub.base_url", "hub.base_url \"" + c.hub.base_url + "\": " + p + see);
+        return;
+    }
+    // Not set: Looker is given the listener's own address.
+    const auto followed = core::HubBaseUrl::for_listener(
+        c.server.tls.enabled, c.server.listen_host, c.server.listen_port == 0 ? 1 : c.server.listen_port);
+    const std::string shown = c.server.listen_port == 0 ? "the listener's address" : followed.url;
+    auto problems = core::HubBaseUrl::reachability_problems(followed.url);
+    if (problems.empty()) return;
+    std::string message = "hub.base_url is not set, so Looker is given " + shown + ":";
+    for (std::size_t i = 0; i < problems.size(); ++i) message += (i ? "; " : " ") + problems[i];
+    k.require(false, "server.listen", message + "; set hub.base_url to the https:// URL Looker uses" + see);
 }
 
 }  // namespace lsr::config

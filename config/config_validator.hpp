@@ -13,6 +13,9 @@ namespace lsr::config {
 class ConfigValidator {
   public:
     static void validate(const Config& c, const KeyLocations& where, std::vector<ConfigProblem>& out);
+    // What is valid but will not work for Looker: a hub.base_url (given, or followed from
+    // server.listen when not set) that Looker cannot reach (local-only host, plain http).
+    static void warn(const Config& c, const KeyLocations& where, std::vector<ConfigProblem>& out);
 };
 
 }  // namespace lsr::config

@@ -20,9 +20,9 @@ namespace {
 constexpr const char* kInvalidAuth = "Invalid 'Authorization' header.";
 
 struct ActionApi {
-    ActionApi(ServiceContext& c, std::shared_ptr<ExecuteHandler> e)
+    ActionApi(ServiceContext& c, std::shared_ptr<ExecuteHandler> e, const std::string& base_url)
         : ctx(c),
-          catalog(c.config.hub.label, c.config.hub.base_url, c.config.hub.actions),
+          catalog(c.config.hub.label, base_url, c.config.hub.actions),
           auth(c.config.hub.secret, c.config.hub.tokens),
           execute(std::move(e)) {}
 
@@ -138,8 +138,9 @@ struct ActionApi {
 
 }  // namespace
 
-void register_action_routes(Router& router, ServiceContext& ctx, std::shared_ptr<ExecuteHandler> execute) {
-    auto api = std::make_shared<ActionApi>(ctx, std::move(execute));
+void register_action_routes(Router& router, ServiceContext& ctx, std::shared_ptr<ExecuteHandler> execute,
+                            const std::string& base_url) {
+    auto api = std::make_shared<ActionApi>(ctx, std::move(execute), base_url);
     if (ctx.config.hub.secret.empty() && ctx.config.hub.tokens.empty()) {
         ctx.log.warn("action hub: no hub.secret and no hub.tokens: every Action API request will get 403");
     }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "server/http/router.hpp"
 #include "server/service/service_context.hpp"
@@ -15,6 +16,8 @@ namespace lsr::server {
 class ExecuteHandler;
 
 // `execute` is shared with the webhook routes (one settled listener for ack: delivered).
-void register_action_routes(Router& router, ServiceContext& ctx, std::shared_ptr<ExecuteHandler> execute);
+// `base_url` prefixes every advertised URL: hub.base_url, or the listener's own when unset.
+void register_action_routes(Router& router, ServiceContext& ctx, std::shared_ptr<ExecuteHandler> execute,
+                            const std::string& base_url);
 
 }  // namespace lsr::server

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/clock.hpp"
+#include "core/hub/hub_base_url.hpp"
 #include "server/delivery/delivery_dispatcher.hpp"
 #include "server/http/http_server.hpp"
 #include "server/http/server_metrics.hpp"
@@ -125,8 +126,6 @@ int RelayApp::run() {
     ServiceContext ctx{cfg_, log, *registry, io, workers, *spool, dispatcher, draining, started, clock_};
     register_operator_routes({&router, &admin_router}, ctx, clock_);
     auto execute = ExecuteHandler::create(ctx);  // installs the dispatcher's settled listener
-    register_action_routes(router, ctx, execute);
-    register_webhook_routes(router, ctx, execute);
 
     SessionDeps deps{router, server_metrics, log, draining, sessions, temp_dir};
     deps.limits = http_limits_from(cfg_.server.limits);
@@ -153,6 +152,23 @@ int RelayApp::run() {
                   << cfg_.server.listen_port << ": " << lec.message() << "\n";
         return 1;
     }
+    // The URL Looker is given: hub.base_url, else the listener's own (bound port, scheme).
+    ListeningInfo listening;
+    listening.base_url = cfg_.hub.base_url;
+    if (listening.base_url.empty()) {
+        const auto followed =
+            core::HubBaseUrl::for_listener(cfg_.server.tls.enabled, cfg_.server.listen_host, server.port());
+        listening.base_url = followed.url;
+        listening.base_url_followed = true;
+        listening.wildcard_host = followed.wildcard;
+        if (followed.wildcard)
+            log.warn(
+                "hub.base_url is not set and the listener takes every address: the actions advertise "
+                "127.0.0.1; set hub.base_url to the public https:// name Looker uses",
+                {{"base_url", listening.base_url}});
+    }
+    register_action_routes(router, ctx, execute, listening.base_url);
+    register_webhook_routes(router, ctx, execute);
     // The operator endpoints on their own listener and connection budget, in plain HTTP: probes
     // and scrapes never compete with Looker's traffic for connections.
     std::optional<HttpServer> admin;
@@ -232,7 +248,16 @@ int RelayApp::run() {
                            {"segment_region", cfg_.segment.region},
                            {"spool", cfg_.spool.path},
                            {"tls", cfg_.server.tls.enabled},
+                           {"base_url", listening.base_url},
                            {"config", cfg_.source}});
+    if (on_listening_) {
+        listening.listen_host = cfg_.server.listen_host;
+        listening.port = server.port();
+        listening.admin_host = admin ? cfg_.server.admin_host : std::string();
+        listening.admin_port = admin ? admin->port() : 0;
+        listening.tls = cfg_.server.tls.enabled;
+        on_listening_(listening);
+    }
 
     std::vector<std::thread> threads;
     for (std::uint32_t i = 1; i < cfg_.server.io_threads; ++i) threads.emplace_back([&io] { io.run(); });

@@ -4,8 +4,11 @@
 // A second signal exits at once.
 #pragma once
 
+#include <functional>
+
 #include "config/config.hpp"
 #include "core/clock.hpp"
+#include "server/service/listening_info.hpp"
 
 namespace lsr::server {
 
@@ -15,10 +18,13 @@ class RelayApp {
     explicit RelayApp(config::Config cfg, const core::Clock& clock = core::Clock::system())
         : cfg_(std::move(cfg)), clock_(clock) {}
     int run();  // blocks until drained; returns the process exit code
+    // Called once on the main thread when both listeners are bound, before serving.
+    void on_listening(std::function<void(const ListeningInfo&)> f) { on_listening_ = std::move(f); }
 
   private:
     config::Config cfg_;
     const core::Clock& clock_;
+    std::function<void(const ListeningInfo&)> on_listening_;
 };
 
 }  // namespace lsr::server

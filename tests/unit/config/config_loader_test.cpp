@@ -104,3 +104,44 @@ TEST_CASE("cross-field rules") {
     CHECK(r.problems[0].line == 2);
     CHECK(r.problems[1].line == 3);
 }
+
+TEST_CASE("hub.base_url is empty by default: it follows the listener") {
+    const auto r = ConfigLoader::defaults();
+    REQUIRE(r.ok());
+    CHECK(r.config.hub.base_url.empty());
+}
+
+TEST_CASE("warnings: a hub.base_url Looker cannot reach, with its line; never an error") {
+    const auto r = ConfigLoader::load_string(
+        "server:\n  listen: 127.0.0.1:8080\nhub:\n  base_url: http://localhost:8080\n", "relay.yaml");
+    REQUIRE(r.ok());
+    REQUIRE(r.warnings.size() == 2);
+    CHECK(r.warnings[0].line == 4);
+    CHECK(r.warnings[0].warning_string().rfind("relay.yaml:4: warning: hub.base_url", 0) == 0);
+    CHECK(r.warnings[0].message.find("localhost") != std::string::npos);
+    CHECK(r.warnings[1].message.find("https") != std::string::npos);
+
+    const auto plain = ConfigLoader::load_string("hub: {base_url: \"http://relay.example.com\"}\n", "p.yaml");
+    REQUIRE(plain.ok());
+    REQUIRE(plain.warnings.size() == 1);
+    CHECK(plain.warnings[0].message.find("https") != std::string::npos);
+
+    const auto good = ConfigLoader::load_string("hub: {base_url: \"https://relay.example.com\"}\n", "g.yaml");
+    REQUIRE(good.ok());
+    CHECK(good.warnings.empty());
+}
+
+TEST_CASE("warnings: without hub.base_url, the listener's own address is checked") {
+    const auto r = ConfigLoader::load_string("server:\n  listen: 0.0.0.0:8080\n", "relay.yaml");
+    REQUIRE(r.ok());
+    REQUIRE(r.warnings.size() == 1);
+    CHECK(r.warnings[0].line == 2);
+    CHECK(r.warnings[0].message.find("hub.base_url is not set") != std::string::npos);
+
+    const auto tls_public = ConfigLoader::load_string(
+        "server:\n  listen: relay.example.com:443\n  tls: {enabled: true, cert_file: c.pem, key_file: "
+        "k.pem}\n",
+        "t.yaml");
+    REQUIRE(tls_public.ok());
+    CHECK(tls_public.warnings.empty());
+}

@@ -165,7 +165,7 @@ struct Relay {
         ctx.reset(new ServiceContext{cfg, log, registry, io, workers, *spool, *dispatcher, draining,
                                      std::chrono::steady_clock::now(), lsr::core::Clock::system()});
         execute = ExecuteHandler::create(*ctx);
-        register_action_routes(router, *ctx, execute);
+        register_action_routes(router, *ctx, execute, cfg.hub.base_url);
         register_webhook_routes(router, *ctx, execute);
         io_thread = std::thread([this] { io.run(); });
     }
