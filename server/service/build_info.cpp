@@ -4,9 +4,7 @@
 
 #include <string>
 
-#ifndef LSR_REVISION
-#define LSR_REVISION "unknown"
-#endif
+#include "server/service/build_revision.hpp"  // generated: LSR_REVISION
 
 namespace lsr::server {
 
