@@ -31,7 +31,7 @@ void DeliveryDispatcher::Impl::do_poll(bool with_stats) {
             r.keys = self->spool.write_keys();
             if (with_stats) {
                 r.stats = self->spool.stats();
-                r.oldest_by_key = self->spool.oldest_by_write_key();
+                r.oldest_by_key = self->spool.oldest_by_write_key();  // nullopt: the read failed
             }
             return r;
         },

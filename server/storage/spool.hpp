@@ -136,8 +136,9 @@ class Spool {
     std::vector<std::pair<std::string, std::int64_t>> write_keys();
     // Write keys that have batches (leased or not), with the created_ms of their oldest
     // batch: the age of the oldest event not yet delivered, per key. One pass over the
-    // batches' small columns (as stats()), ordered by write key.
-    std::vector<std::pair<std::string, std::int64_t>> oldest_by_write_key();
+    // batches' small columns (as stats()), ordered by write key. nullopt when the read
+    // failed (the caller keeps what it had: a failed read is not an empty spool).
+    std::optional<std::vector<std::pair<std::string, std::int64_t>>> oldest_by_write_key();
 
     SpoolError mark_delivered(std::int64_t id);
     // attempts += 1, next_attempt_ms and last_error set, lease released.

@@ -46,14 +46,16 @@ SpoolStats Spool::stats() {
     return st;
 }
 
-std::vector<std::pair<std::string, std::int64_t>> Spool::oldest_by_write_key() {
+std::optional<std::vector<std::pair<std::string, std::int64_t>>> Spool::oldest_by_write_key() {
     Impl& s = *impl_;
     std::lock_guard lock(s.mu);
     std::vector<std::pair<std::string, std::int64_t>> out;
     StatementReset reset(s.sql.key_oldest);
-    while (s.sql.key_oldest.step() == SQLITE_ROW) {
+    int rc = SQLITE_ROW;
+    while ((rc = s.sql.key_oldest.step()) == SQLITE_ROW) {
         out.emplace_back(s.sql.key_oldest.column_string(0), s.sql.key_oldest.column_int64(1));
     }
+    if (rc != SQLITE_DONE) return std::nullopt;
     return out;
 }
 
