@@ -7,7 +7,7 @@
 #   3. the PrometheusRule is the one generated from deploy/prometheus/rules.yaml;
 #   4. promtool checks the alert rules, runs their unit tests, and parses every query of the
 #      Grafana dashboard;
-#   5. every lsr_* metric the rules and the dashboard use is one the relay exports;
+#   5. every lsr_* and process_* metric the rules and the dashboard use is one the relay exports;
 #   6. the relay's check-config accepts the ConfigMaps' relay.yaml (when the relay is built).
 # Needs kubectl (with kustomize v5), node and npm, promtool (Debian: prometheus; installed here
 # when missing and running as root). The npm packages of tests/deploy/package-lock.json go to
@@ -117,9 +117,9 @@ fi
 echo "== metric names"
 # Metrics the rules and dashboard use before the relay exports them: the relay is to add them
 # under exactly these names. Remove a name from here once the relay exports it.
-pending="lsr_spool_limit_bytes lsr_spool_filesystem_free_bytes"
-exported=$(grep -rhoE '"lsr_[a-z0-9_]+"' server app core --include='*.cpp' | tr -d '"' | sort -u)
-used=$(cat deploy/prometheus/rules.yaml deploy/grafana/*.json | grep -oE 'lsr_[a-z0-9_]+' \
+pending=""
+exported=$(grep -rhoE '"(lsr|process)_[a-z0-9_]+"' server app core --include='*.cpp' | tr -d '"' | sort -u)
+used=$(cat deploy/prometheus/rules.yaml deploy/grafana/*.json | grep -oE '\b(lsr|process)_[a-z0-9_]+' \
   | sed -E 's/_(bucket|sum|count)$//' | sort -u)
 for m in $used; do
   if grep -qx "$m" <<<"$exported"; then continue; fi
@@ -129,7 +129,7 @@ done
 for m in $pending; do
   grep -qx "$m" <<<"$exported" && echo "note: $m is exported now: remove it from the pending list"
 done
-echo "$(wc -w <<<"$used") lsr_* metric names used"
+echo "$(wc -w <<<"$used") lsr_* and process_* metric names used"
 pass
 
 # -- 6. the ConfigMaps' relay.yaml files, checked by the relay itself when it has been built

@@ -25,7 +25,7 @@ DeliveryDispatcher::Impl::Impl(asio::io_context& io_ctx, const config::SegmentCo
       spool_cfg(spool_config),
       spool(spool_ref),
       log(logger),
-      metrics(registry),
+      metrics(registry, spool_config.max_bytes),
       client(io_ctx, segment_cfg, wall_clock),
       backoff(segment_cfg.retry.base_delay_ms, segment_cfg.retry.max_delay_ms),
       strand(asio::make_strand(io_ctx)),

@@ -64,6 +64,9 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
     struct PollResult {
         std::vector<std::pair<std::string, std::int64_t>> keys;
         std::optional<SpoolStats> stats;
+        // With the stats: each write key's oldest batch (created_ms), for the lag metric;
+        // nullopt also when the read failed (the series stay as they were).
+        std::optional<std::vector<std::pair<std::string, std::int64_t>>> oldest_by_key;
     };
 
     // The spool write that settles a batch (on the spool thread), and what follows its

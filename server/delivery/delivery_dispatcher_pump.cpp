@@ -31,6 +31,7 @@ void DeliveryDispatcher::Impl::do_poll(bool with_stats) {
             r.keys = self->spool.write_keys();
             if (with_stats) {
                 r.stats = self->spool.stats();
+                r.oldest_by_key = self->spool.oldest_by_write_key();  // nullopt: the read failed
             }
             return r;
         },
@@ -43,6 +44,9 @@ void DeliveryDispatcher::Impl::on_poll(PollResult r) {
     if (r.stats) {
         metrics.on_spool_stats(*r.stats, t);
         last_stats = *r.stats;
+    }
+    if (r.oldest_by_key) {
+        metrics.on_write_key_ages(*r.oldest_by_key, t);
     }
     if (stopping) {
         return;

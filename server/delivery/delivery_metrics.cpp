@@ -4,6 +4,8 @@
 #include <string>
 
 #include "core/delivery/delivery_outcome.hpp"
+#include "core/delivery/write_key_queue.hpp"
+#include "core/text.hpp"
 #include "server/storage/spool.hpp"
 
 namespace lsr::server {
@@ -21,7 +23,7 @@ prometheus::Gauge& gauge(prometheus::Registry& r, const char* name, const char* 
 
 }  // namespace
 
-DeliveryMetrics::DeliveryMetrics(prometheus::Registry& r)
+DeliveryMetrics::DeliveryMetrics(prometheus::Registry& r, std::uint64_t spool_limit_bytes)
     : events_(prometheus::BuildCounter()
                   .Name("lsr_segment_events_total")
                   .Help("Events in requests to Segment, by answer status class")
@@ -52,9 +54,21 @@ DeliveryMetrics::DeliveryMetrics(prometheus::Registry& r)
       queue_events_(gauge(r, "lsr_queue_events", "Events in the spool waiting for delivery")),
       queue_batches_(gauge(r, "lsr_queue_batches", "Batches in the spool waiting for delivery")),
       oldest_age_(gauge(r, "lsr_oldest_queued_event_age_seconds", "Age of the oldest queued event")),
-      spool_queued_bytes_(gauge(r, "lsr_spool_bytes", "Spool size in bytes", {{"kind", "queued"}})),
-      spool_file_bytes_(gauge(r, "lsr_spool_bytes", "Spool size in bytes", {{"kind", "file"}})),
-      dead_letters_(gauge(r, "lsr_dead_letters", "Batches in the dead-letter table")) {}
+      spool_queued_bytes_(
+          gauge(r, "lsr_spool_queued_bytes", "Bytes of the batch bodies waiting for delivery")),
+      spool_file_bytes_(
+          gauge(r, "lsr_spool_file_bytes",
+                "Bytes of the spool's files on disk (database and WAL), bounded by spool.max_bytes")),
+      dead_letters_(gauge(r, "lsr_dead_letters", "Batches in the dead-letter table")),
+      spool_limit_(gauge(r, "lsr_spool_limit_bytes", "spool.max_bytes: the bound of lsr_spool_file_bytes")),
+      filesystem_free_(gauge(r, "lsr_spool_filesystem_free_bytes",
+                             "Bytes free for the relay's user on the filesystem holding the spool")),
+      key_age_(prometheus::BuildGauge()
+                   .Name("lsr_write_key_oldest_event_age_seconds")
+                   .Help("Age of the oldest undelivered event of a write key (label: its first 4 characters)")
+                   .Register(r)) {
+    spool_limit_.Set(static_cast<double>(spool_limit_bytes));
+}
 
 void DeliveryMetrics::on_answer(int status, std::uint32_t events, double seconds, std::int64_t now_ms) {
     const prometheus::Labels labels{{"status", std::string(core::DeliveryOutcome::status_class(status))}};
@@ -99,6 +113,31 @@ void DeliveryMetrics::on_spool_stats(const SpoolStats& stats, std::int64_t now_m
     spool_queued_bytes_.Set(static_cast<double>(stats.bytes));
     spool_file_bytes_.Set(static_cast<double>(stats.file_bytes));
     dead_letters_.Set(static_cast<double>(stats.dead_letters));
+    if (stats.filesystem_free_bytes) filesystem_free_.Set(static_cast<double>(*stats.filesystem_free_bytes));
+}
+
+void DeliveryMetrics::on_write_key_ages(const std::vector<std::pair<std::string, std::int64_t>>& oldest,
+                                        std::int64_t now_ms) {
+    std::map<std::string, double> ages;  // by label: the oldest of the keys that share it
+    for (const auto& [key, created_ms] : oldest) {
+        const double age = static_cast<double>(std::max<std::int64_t>(0, now_ms - created_ms)) / 1000.0;
+        auto [it, added] = ages.emplace(core::valid_utf8_text(core::WriteKeyQueue::short_key(key)), age);
+        if (!added) it->second = std::max(it->second, age);
+    }
+    std::lock_guard lock(key_age_mutex_);
+    for (auto it = key_age_series_.begin(); it != key_age_series_.end();) {
+        if (ages.contains(it->first)) {
+            ++it;
+        } else {
+            key_age_.Remove(it->second);
+            it = key_age_series_.erase(it);
+        }
+    }
+    for (const auto& [label, age] : ages) {
+        auto [it, added] = key_age_series_.emplace(label, nullptr);
+        if (added) it->second = &key_age_.Add({{"write_key", label}});
+        it->second->Set(age);
+    }
 }
 
 }  // namespace lsr::server

@@ -3,11 +3,14 @@
 #include <prometheus/text_serializer.h>
 
 #include <chrono>
+#include <iterator>
 #include <string>
 
 #include "core/clock.hpp"
 #include "core/json_out.hpp"
 #include "server/delivery/delivery_dispatcher.hpp"
+#include "server/service/build_info.hpp"
+#include "server/service/process_collector.hpp"
 #include "server/storage/spool.hpp"
 #include "server/storage/spool_probe.hpp"
 
@@ -70,7 +73,7 @@ std::string status_body(const ServiceContext& ctx, const core::Clock& clock, con
 }
 
 void add_routes(Router& router, ServiceContext& ctx, const core::Clock& clock,
-                const std::shared_ptr<SpoolProbe>& probe) {
+                const std::shared_ptr<SpoolProbe>& probe, const std::shared_ptr<ProcessCollector>& process) {
     router.add(http::verb::get, "/healthz", BodyKind::none,
                [](std::shared_ptr<HttpExchange> ex) { ex->respond(http::status::ok, R"({"status":"ok"})"); });
     router.add(http::verb::get, "/readyz", BodyKind::none, [&ctx, probe](std::shared_ptr<HttpExchange> ex) {
@@ -88,11 +91,17 @@ void add_routes(Router& router, ServiceContext& ctx, const core::Clock& clock,
             ex->respond(http::status::ok, status_body(ctx, clock, spool, delivery));
         });
     });
-    router.add(http::verb::get, "/metrics", BodyKind::none, [&ctx](std::shared_ptr<HttpExchange> ex) {
-        const prometheus::TextSerializer serializer;
-        ex->respond(http::status::ok, serializer.Serialize(ctx.registry.Collect()),
-                    "text/plain; version=0.0.4; charset=utf-8");
-    });
+    // The registry's families, then the process figures read from /proc for this scrape.
+    router.add(http::verb::get, "/metrics", BodyKind::none,
+               [&ctx, process](std::shared_ptr<HttpExchange> ex) {
+                   auto families = ctx.registry.Collect();
+                   auto figures = process->Collect();
+                   families.insert(families.end(), std::make_move_iterator(figures.begin()),
+                                   std::make_move_iterator(figures.end()));
+                   const prometheus::TextSerializer serializer;
+                   ex->respond(http::status::ok, serializer.Serialize(families),
+                               "text/plain; version=0.0.4; charset=utf-8");
+               });
 }
 
 }  // namespace
@@ -102,7 +111,10 @@ void register_operator_routes(std::initializer_list<Router*> routers, ServiceCon
     // Refreshed on its own thread, 4 times a second: Kubernetes probes never wait on SQLite
     // (an append's fsync, an operator tool's write lock) on an I/O thread.
     auto probe = std::make_shared<SpoolProbe>(ctx.spool, std::chrono::milliseconds(250));
-    for (Router* r : routers) add_routes(*r, ctx, clock, probe);
+    // Only the serving process exports these: what runs and its own figures.
+    BuildInfo::add_to(ctx.registry);
+    auto process = std::make_shared<ProcessCollector>("/proc");
+    for (Router* r : routers) add_routes(*r, ctx, clock, probe, process);
 }
 
 }  // namespace lsr::server

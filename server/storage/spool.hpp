@@ -58,6 +58,9 @@ struct SpoolStats {
     std::uint64_t dead_letter_events = 0;
     std::int64_t oldest_created_ms = 0;  // 0 when empty
     std::uint64_t file_bytes = 0;        // size of the database file(s) on disk
+    // Bytes free for unprivileged users on the spool's filesystem (statvfs of its directory);
+    // nullopt when it cannot be read.
+    std::optional<std::uint64_t> filesystem_free_bytes;
 };
 
 struct SpoolOpenOptions {
@@ -131,6 +134,11 @@ class Spool {
     // Write keys that have batches (leased or not), with the earliest next_attempt_ms of
     // their unleased batches (INT64_MAX when all are leased).
     std::vector<std::pair<std::string, std::int64_t>> write_keys();
+    // Write keys that have batches (leased or not), with the created_ms of their oldest
+    // batch: the age of the oldest event not yet delivered, per key. One pass over the
+    // batches' small columns (as stats()), ordered by write key. nullopt when the read
+    // failed (the caller keeps what it had: a failed read is not an empty spool).
+    std::optional<std::vector<std::pair<std::string, std::int64_t>>> oldest_by_write_key();
 
     SpoolError mark_delivered(std::int64_t id);
     // attempts += 1, next_attempt_ms and last_error set, lease released.

@@ -42,7 +42,21 @@ SpoolStats Spool::stats() {
         const auto size = std::filesystem::file_size(s.path + suffix, fec);
         if (!fec) st.file_bytes += size;
     }
+    if (s.space) st.filesystem_free_bytes = s.space->free_space();
     return st;
+}
+
+std::optional<std::vector<std::pair<std::string, std::int64_t>>> Spool::oldest_by_write_key() {
+    Impl& s = *impl_;
+    std::lock_guard lock(s.mu);
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    StatementReset reset(s.sql.key_oldest);
+    int rc = SQLITE_ROW;
+    while ((rc = s.sql.key_oldest.step()) == SQLITE_ROW) {
+        out.emplace_back(s.sql.key_oldest.column_string(0), s.sql.key_oldest.column_int64(1));
+    }
+    if (rc != SQLITE_DONE) return std::nullopt;
+    return out;
 }
 
 std::vector<DeadLetter> Spool::list_dead_letters(std::size_t limit, bool with_body) {

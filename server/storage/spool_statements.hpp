@@ -16,7 +16,7 @@ struct SpoolStatements {
     SqliteStatement data_version, sum_bytes, freelist;
     // The hot path: appends, leases, settles.
     SqliteStatement insert_batch, select_due, select_batch, delete_batch, reschedule, split_insert;
-    SqliteStatement dead_insert, distinct_keys, key_schedule;
+    SqliteStatement dead_insert, distinct_keys, key_schedule, key_oldest;
     // The operator's tools.
     SqliteStatement stats_batches, stats_dead;
     SqliteStatement list_dead, list_dead_body;

@@ -139,3 +139,52 @@ TEST_CASE("/status reads the spool off the io thread and answers with the same d
     spool.reset();
     fs::remove_all(dir, ec);
 }
+
+TEST_CASE("/metrics: the registry's families, the build and the process figures") {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("lsr-operator-metrics-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    lsr::config::Config cfg;
+    cfg.spool.path = (dir / "spool.db").string();
+    cfg.spool.max_bytes = 123'456'789;
+    cfg.segment.region = "custom";
+    cfg.segment.endpoint = "http://127.0.0.1:9";
+    std::error_code ec;
+    std::string message;
+    auto spool = Spool::open(cfg.spool, ec, message);
+    REQUIRE(spool);
+    lsr::core::ManualClock clock(1'800'000'000'000);
+    Logger log{LogLevel::error};
+    prometheus::Registry registry;
+    asio::io_context io;
+    asio::thread_pool workers(1);
+    std::atomic<bool> draining{false};
+    auto dispatcher =
+        std::make_unique<DeliveryDispatcher>(io, cfg.segment, cfg.spool, *spool, log, registry, clock);
+    ServiceContext ctx{cfg, log, registry, io, workers, *spool, *dispatcher, draining, clock.steady(), clock};
+    Router router;
+    Router admin;
+    register_operator_routes({&router, &admin}, ctx, clock);
+
+    for (Router* r : {&router, &admin}) {
+        const auto m = r->match(http::verb::get, "/metrics");
+        REQUIRE(m.route);
+        auto ex = std::make_shared<GetExchange>(io, "/metrics");
+        m.route->handler(ex);
+        const std::string body = ex->wait();
+        CHECK(body.find(std::string("lsr_build_info{revision=\"")) != std::string::npos);
+        CHECK(body.find(std::string("version=\"") + LSR_VERSION + "\"} 1") != std::string::npos);
+        CHECK(body.find("lsr_spool_limit_bytes 123456789") != std::string::npos);
+        for (const char* name :
+             {"process_cpu_seconds_total ", "process_resident_memory_bytes ", "process_virtual_memory_bytes ",
+              "process_start_time_seconds ", "process_open_fds ", "process_max_fds "}) {
+            INFO(name);
+            CHECK(body.find(std::string("\n") + name) != std::string::npos);
+        }
+        CHECK(body.find("# TYPE process_cpu_seconds_total counter") != std::string::npos);
+    }
+    dispatcher.reset();
+    workers.join();
+    spool.reset();
+    fs::remove_all(dir, ec);
+}

@@ -127,3 +127,42 @@ TEST_CASE("replayed dead letters are due at the spool's own now", "[spool][clock
     REQUIRE(back.size() == 1);
     CHECK(back[0].next_attempt_ms == clock.unix_ms());
 }
+
+TEST_CASE("oldest_by_write_key: each key's oldest batch, leased or not, and only keys with batches",
+          "[spool]") {
+    TempDir tmp;
+    auto spool = open_ok(config_for(tmp.file("spool.db")));
+    using Oldest = std::vector<std::pair<std::string, std::int64_t>>;
+    CHECK(spool->oldest_by_write_key() == Oldest{});
+    const auto ids = append_ok(
+        *spool, {batch("wk_b", 1, 500), batch("wk_a", 2, 900), batch("wk_a", 1, 300), batch("wk_b", 1, 700)});
+    CHECK(spool->oldest_by_write_key() == Oldest{{"wk_a", 300}, {"wk_b", 500}});
+
+    // A leased batch is not delivered yet: it still counts.
+    REQUIRE(spool->lease_due("wk_a", now_ms(), 10).size() == 2);
+    CHECK(spool->oldest_by_write_key() == Oldest{{"wk_a", 300}, {"wk_b", 500}});
+
+    // Delivered or dead-lettered batches no longer count; a key with none left is gone.
+    REQUIRE(spool->mark_delivered(ids[2]) == std::error_code{});
+    CHECK(spool->oldest_by_write_key() == Oldest{{"wk_a", 900}, {"wk_b", 500}});
+    REQUIRE(spool->mark_delivered(ids[1]) == std::error_code{});
+    REQUIRE(spool->lease_due("wk_b", now_ms(), 10).size() == 2);
+    REQUIRE(spool->dead_letter(ids[0], 400, "bad request") == std::error_code{});
+    CHECK(spool->oldest_by_write_key() == Oldest{{"wk_b", 700}});
+    REQUIRE(spool->mark_delivered(ids[3]) == std::error_code{});
+    CHECK(spool->oldest_by_write_key() == Oldest{});
+}
+
+TEST_CASE("stats: the free bytes of the spool's filesystem", "[spool]") {
+    TempDir tmp;
+    auto spool = open_ok(config_for(tmp.file("spool.db")));
+    const auto st = spool->stats();
+    REQUIRE(st.filesystem_free_bytes);
+    const auto space = fs::space(tmp.dir);
+    // The same filesystem, read a moment apart: equal up to what others wrote meanwhile.
+    CHECK(*st.filesystem_free_bytes > 0);
+    const auto diff = *st.filesystem_free_bytes > space.available
+                          ? *st.filesystem_free_bytes - space.available
+                          : space.available - *st.filesystem_free_bytes;
+    CHECK(diff < 256ull * 1024 * 1024);
+}
