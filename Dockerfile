@@ -12,7 +12,7 @@ ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG SOURCE=unknown
 
-FROM debian:12 AS build
+FROM docker.io/library/debian:12 AS build
 ARG VERSION
 ARG REVISION
 WORKDIR /src
@@ -39,7 +39,7 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-
       exit 1; \
     fi
 
-FROM debian:12-slim
+FROM docker.io/library/debian:12-slim
 ARG VERSION
 ARG REVISION
 ARG SOURCE

@@ -101,7 +101,11 @@ make_bases() {
   [ "${#sources[@]}" -gt 0 ] || die "no Debian bookworm source in /etc/apt/sources.list(.d)"
   echo "mmdebstrap bookworm minbase from ${sources[*]}"
   # One bootstrap for both: debian:12 is the minbase; debian:12-slim is the same tree slimmed.
-  mmdebstrap --variant=minbase --mode=root --format=directory --quiet bookworm "$root" "${sources[@]}"
+  # /usr merged by the setup hook, so usr-is-merged stands for usrmerge (which pulls in perl),
+  # as in Debian's own images.
+  mmdebstrap --variant=minbase --mode=root --format=directory --quiet \
+    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr --include=usr-is-merged \
+    bookworm "$root" "${sources[@]}"
   if ! podman image exists debian:12; then
     tar --numeric-owner --xattrs -C "$root" -c . \
       | podman import --change 'CMD ["bash"]' - docker.io/library/debian:12 >/dev/null
