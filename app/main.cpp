@@ -32,7 +32,9 @@ constexpr const char* usage =
     "  version                        print the version\n"
     "\n"
     "Secrets come from the environment: RELAY_HUB_SECRET, RELAY_HUB_TOKENS,\n"
-    "RELAY_SEGMENT_WRITE_KEY, RELAY_WEBHOOK_TOKEN_<NAME>, RELAY_WEBHOOK_WRITE_KEY_<NAME>.\n";
+    "RELAY_SEGMENT_WRITE_KEY, RELAY_WEBHOOK_TOKEN_<NAME>, RELAY_WEBHOOK_WRITE_KEY_<NAME>.\n"
+    "The environment also overrides RELAY_LISTEN and RELAY_ADMIN_LISTEN (host:port),\n"
+    "RELAY_SPOOL_PATH and RELAY_SEGMENT_ENDPOINT.\n";
 
 }  // namespace
 

@@ -258,14 +258,19 @@ void apply_environment(Config& c) {
         c.segment.region = "custom";
         c.segment.endpoint = v;
     }
-    if (auto v = get("RELAY_LISTEN")) {
+    // host:port; a value without a colon is ignored.
+    auto listen = [&](const char* name, std::string& host, std::uint16_t& port) {
+        const char* v = get(name);
+        if (!v) return;
         const std::string s = v;
         const auto colon = s.rfind(':');
         if (colon != std::string::npos) {
-            c.server.listen_host = s.substr(0, colon);
-            c.server.listen_port = static_cast<std::uint16_t>(std::atoi(s.c_str() + colon + 1));
+            host = s.substr(0, colon);
+            port = static_cast<std::uint16_t>(std::atoi(s.c_str() + colon + 1));
         }
-    }
+    };
+    listen("RELAY_LISTEN", c.server.listen_host, c.server.listen_port);
+    listen("RELAY_ADMIN_LISTEN", c.server.admin_host, c.server.admin_port);
     if (auto v = get("RELAY_SPOOL_PATH")) c.spool.path = v;
     for (auto& w : c.webhooks) {
         const std::string suffix = env_name_suffix(w.name);
