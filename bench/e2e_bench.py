@@ -69,21 +69,31 @@ def write_payload(path, rows):
         out.write("}}")
 
 
-def post_file(port, path, timeout=3600):
+def post_file(port, path, chunk_bytes=0, timeout=3600):
+    """POSTs the payload with Content-Length, or, with chunk_bytes, in chunked transfer coding
+    with chunks of that size, each sent on its own, as Looker streams an execute."""
     size = os.path.getsize(path)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     headers = hub_headers()
-    headers["Content-Length"] = str(size)
+    if chunk_bytes:
+        headers["Transfer-Encoding"] = "chunked"
+    else:
+        headers["Content-Length"] = str(size)
     conn.putrequest("POST", "/actions/segment_event/execute")
     for k, v in headers.items():
         conn.putheader(k, v)
     conn.endheaders()
     with open(path, "rb") as f:
         while True:
-            chunk = f.read(1 << 20)
+            chunk = f.read(chunk_bytes or (1 << 20))
             if not chunk:
                 break
-            conn.send(chunk)
+            if chunk_bytes:
+                conn.send(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+            else:
+                conn.send(chunk)
+    if chunk_bytes:
+        conn.send(b"0\r\n\r\n")
     resp = conn.getresponse()
     body = resp.read()
     conn.close()
@@ -123,7 +133,7 @@ def run_one(rows, args, payload):
     relay.start()
     try:
         t0 = time.monotonic()
-        status, body = post_file(relay.port, payload)
+        status, body = post_file(relay.port, payload, args.chunked)
         t_answer = time.monotonic() - t0
         answer = json.loads(body.strip() or b"{}")
         deadline = time.monotonic() + 3600
@@ -153,6 +163,8 @@ def main():
     p.add_argument("--rows", default="10000,100000,1000000")
     p.add_argument("--ack", default="spooled", choices=["spooled", "delivered"])
     p.add_argument("--gzip-min-bytes", type=int, default=65536)
+    p.add_argument("--chunked", type=int, default=0, metavar="BYTES",
+                   help="send the body in chunked transfer coding, chunks of BYTES (as Looker does)")
     args = p.parse_args()
     if args.binary:
         import harness
