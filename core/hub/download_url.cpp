@@ -1,18 +1,12 @@
 #include "core/hub/download_url.hpp"
 
 #include <algorithm>
-#include <cctype>
+
+#include "core/ascii_lower.hpp"
 
 namespace lsr::core {
 
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 bool is_hex(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -97,7 +91,7 @@ AllowEntry parse_entry(std::string_view e) {
         out.port = parse_port(port);
         if (out.port == 0) return out;
     }
-    out.host = lower(host);
+    out.host = ascii_lower(host);
     out.valid = true;
     return out;
 }
@@ -122,7 +116,7 @@ std::string DownloadUrl::host_header() const {
 }
 
 bool DownloadUrl::is_loopback(std::string_view host) {
-    const std::string h = lower(host);
+    const std::string h = ascii_lower(host);
     return h == "127.0.0.1" || h == "localhost" || h == "::1";
 }
 
@@ -137,7 +131,7 @@ std::optional<DownloadUrl> DownloadUrl::parse(std::string_view text, std::string
         error = "The download_url is not an absolute http(s) URL.";
         return std::nullopt;
     }
-    const std::string scheme = lower(text.substr(0, sep));
+    const std::string scheme = ascii_lower(text.substr(0, sep));
     if (scheme == "https") {
         u.tls = true;
     } else if (scheme == "http") {
@@ -203,7 +197,7 @@ std::optional<DownloadUrl> DownloadUrl::parse(std::string_view text, std::string
         error = "The download_url contains a character not allowed in a URL.";
         return std::nullopt;
     }
-    u.host = lower(host);
+    u.host = ascii_lower(host);
     u.port = static_cast<std::uint16_t>(port_number);
     if (target.empty()) {
         u.target = "/";

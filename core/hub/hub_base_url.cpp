@@ -1,20 +1,11 @@
 #include "core/hub/hub_base_url.hpp"
 
-#include <algorithm>
-#include <cctype>
-
+#include "core/ascii_lower.hpp"
 #include "core/hub/download_url.hpp"
 
 namespace lsr::core {
 
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 bool ends_with(std::string_view s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -46,7 +37,7 @@ HubBaseUrl HubBaseUrl::for_listener(bool tls, std::string_view listen_host, std:
 }
 
 bool HubBaseUrl::local_only_host(std::string_view host_in) {
-    const std::string host = lower(strip_brackets(host_in));
+    const std::string host = ascii_lower(strip_brackets(host_in));
     if (unspecified(host)) return true;
     if (host == "localhost" || ends_with(host, ".localhost") || host == "localhost.") return true;
     if (host == "::1" || host == "0:0:0:0:0:0:0:1") return true;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/ascii_lower.hpp"
+
 namespace lsr::core {
 namespace data {
 extern const std::string_view destination_table_tsv;
@@ -18,13 +20,6 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
         if (at == std::string_view::npos) return out;
         from = at + 1;
     }
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
 }
 
 bool valid_atom(std::string_view atom) {
@@ -122,10 +117,10 @@ const DestinationTable& DestinationTable::builtin() {
 }
 
 const Destination* DestinationTable::find(std::string_view name) const {
-    const std::string wanted = lower(name);
+    const std::string wanted = ascii_lower(name);
     for (const Destination& d : destinations_) {
-        const std::string slug = lower(d.slug);
-        if (slug == wanted || lower(d.integration_name) == wanted) return &d;
+        const std::string slug = ascii_lower(d.slug);
+        if (slug == wanted || ascii_lower(d.integration_name) == wanted) return &d;
         // "braze (previously appboy)" answers to "braze" and "appboy".
         const auto paren = slug.find(" (previously ");
         if (paren != std::string::npos) {

@@ -1,5 +1,7 @@
 #include "core/mapping/result_format.hpp"
 
+#include "core/ascii_lower.hpp"
+
 namespace lsr::core {
 namespace {
 
@@ -15,18 +17,11 @@ std::string_view trim_left(std::string_view s) {
     return s;
 }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
-
 }  // namespace
 
 std::optional<std::string> unreadable_attachment(std::string_view mimetype, std::string_view extension) {
-    const std::string ext = lower(extension);
-    const std::string mime = lower(before_semicolon(mimetype));
+    const std::string ext = ascii_lower(extension);
+    const std::string mime = ascii_lower(before_semicolon(mimetype));
     bool bad = mime == "application/pdf" || mime == "image/png" || mime == "application/zip" ||
                mime == "text/html" ||
                mime == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "core/ascii_lower.hpp"
 #include "core/core_error.hpp"
 #include "core/mapping/row_cells.hpp"
 
@@ -17,13 +18,6 @@ constexpr const char* kUnassigned = "Query requires a field tagged email or user
 constexpr std::string_view kRowTotal = "$$$_row_total_$$$";
 constexpr std::string_view kLibrary =
     "\"library\":{\"name\":\"looker-segment-relay\",\"version\":\"" LSR_VERSION "\"}";
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
 
 std::string short_name(const std::string& name) {
     const auto dot = name.find('.');
@@ -52,7 +46,7 @@ void StandardRowMapper::prepare(const FieldSet& fields) {
         } else if (f.kind == FieldKind::table_calculation) {
             keys_[i] = f.name;  // already the name the admin chose
         } else if (o.mapping.trait_naming == core::TraitNaming::label && !f.label_short.empty()) {
-            keys_[i] = lower(f.label_short);
+            keys_[i] = ascii_lower(f.label_short);
         } else {
             keys_[i] = short_name(f.name);
         }
