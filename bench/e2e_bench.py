@@ -32,6 +32,7 @@ import argparse
 import http.client
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -215,9 +216,12 @@ class SyscallCounter:
             raise RuntimeError("%s exited at start (rc %s)" % (self.tool, self.proc.returncode))
 
     def _read_stderr(self):
+        # "Process N attached with K threads" for the process, "Process N attached" for each
+        # thread started later.
         for line in self.proc.stderr:
             if "attached" in line:
-                self.attached += 1
+                m = re.search(r"attached with (\d+) threads", line)
+                self.attached += int(m.group(1)) if m else 1
                 if self.attached >= self.threads:
                     self._attached_all.set()
 
@@ -340,6 +344,11 @@ def run_one(rows, source, args, path, syscalls=None):
         t_all = time.monotonic() - t0
         cpu1, flt1 = proc_counters(pid)
         total, calls = counter.stop() if counter else (None, [])
+        traced = "" if not counter else (
+            "perf stat -p counts the %d threads present at the start only" % counter.threads
+            if counter.tool == "perf" else
+            "strace attached to all %d threads present at the POST, %d threads in all" % (
+                counter.threads, counter.attached))
         counter = None
         rss = peak_rss_mb(pid)
         return {
@@ -347,7 +356,7 @@ def run_one(rows, source, args, path, syscalls=None):
             "answer_s": t_answer, "delivered_s": t_all, "events_at_segment": got,
             "rows_per_s": rows / t_all if t_all > 0 else 0, "peak_rss_mb": rss,
             "payload_mb": os.path.getsize(path) / 1e6, "cpu_s": cpu1 - cpu0, "minflt": flt1 - flt0,
-            "idle_cpu_per_s": idle_cpu, "syscalls": total, "syscall_top": calls[:5],
+            "idle_cpu_per_s": idle_cpu, "syscalls": total, "syscall_top": calls[:5], "traced": traced,
             "ok": status == 200 and bool(answer.get("looker", {}).get("success")) and got >= rows,
         }
     finally:
@@ -430,6 +439,7 @@ def print_table(source, args, results):
             print("  %d rows: syscalls (%s, separate run) %d = %.0f per 1M rows%s" % (
                 r["rows"], r["syscall_tool"], r["syscalls"], per_m(r["syscalls"], r["rows"]),
                 "; top per 1M: " + top if top else ""))
+            print("  %d rows: %s" % (r["rows"], r["traced"]))
     limits = [r for r in results if r.get("limit")]
     if not limits:
         return
@@ -453,9 +463,10 @@ def print_table(source, args, results):
         for i, (name, a, b, spec) in enumerate(rows):
             print("%-10s  %-22s  %10s  %10s  %6s" % (str(r["rows"]) if i == 0 else "", name, fmt(a, spec),
                                                      fmt(b, spec), ratio(a, b)))
-        print("%-10s  (copy: %d bytes, %d recv + %d write calls, its own wall %.3f s; relay syscalls %s)" % (
+        print("%-10s  (copy: %d bytes, %d recv + %d write calls counted by the tool, its own wall %.3f s; "
+              "relay syscalls %s)" % (
             "", lim["bytes"], lim["recv_calls"], lim["write_calls"], lim["wall_s"],
-            "not counted (--syscalls)" if r.get("syscalls") is None else "from the separate run"))
+            "not counted (--syscalls)" if r.get("syscalls") is None else "from the separate traced run"))
 
 
 def default_copy_limit(binary):
@@ -515,8 +526,8 @@ def main():
                         r["limit"] = copy_limit(source, args, path)
                     if args.syscalls != "off":
                         t = run_one(n, source, args, path, syscalls=args.syscalls)
-                        r["syscalls"], r["syscall_top"], r["syscall_tool"] = t["syscalls"], t["syscall_top"], (
-                            "strace -c -f" if args.syscalls == "strace" else "perf stat raw_syscalls")
+                        r["syscalls"], r["syscall_top"], r["traced"] = t["syscalls"], t["syscall_top"], t["traced"]
+                        r["syscall_tool"] = "strace -c -f" if args.syscalls == "strace" else "perf stat raw_syscalls"
                         r["ok"] = r["ok"] and t["ok"]
                 finally:
                     os.unlink(path)
