@@ -194,7 +194,15 @@ void send_all(int fd, const std::string& s) {
 struct Result {
     std::uint64_t bytes = 0;
     double wall = 0, cpu = 0;
+    long minflt = 0;
 };
+
+long minor_faults() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_minflt;
+}
+long g_minflt0 = 0;  // at the start of the copy
 
 // Reads a head then its body from fd into a file. Timing starts at the first byte.
 Result copy_message(int fd, const std::string& dir, std::chrono::steady_clock::time_point& start,
@@ -209,6 +217,7 @@ Result copy_message(int fd, const std::string& dir, std::chrono::steady_clock::t
         if (!started) {
             start = std::chrono::steady_clock::now();
             cpu0 = cpu_seconds();
+            g_minflt0 = minor_faults();
             started = true;
         }
         head.append(buf.data(), static_cast<std::size_t>(r));
@@ -248,10 +257,10 @@ double peak_rss_mb() {
 void report(const char* mode, const Result& r) {
     std::printf(
         "{\"mode\":\"%s\",\"bytes\":%llu,\"wall_s\":%.4f,\"cpu_s\":%.4f,\"recv_calls\":%llu,"
-        "\"write_calls\":%llu,\"syscalls\":%llu,\"peak_rss_mb\":%.1f}\n",
+        "\"write_calls\":%llu,\"syscalls\":%llu,\"minflt\":%ld,\"peak_rss_mb\":%.1f}\n",
         mode, static_cast<unsigned long long>(r.bytes), r.wall, r.cpu,
         static_cast<unsigned long long>(calls.recv), static_cast<unsigned long long>(calls.write),
-        static_cast<unsigned long long>(calls.recv + calls.write + calls.other), peak_rss_mb());
+        static_cast<unsigned long long>(calls.recv + calls.write + calls.other), r.minflt, peak_rss_mb());
     std::fflush(stdout);
 }
 
@@ -280,6 +289,7 @@ int serve(int port, const std::string& dir) {
     send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
     r.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     r.cpu = cpu_seconds() - cpu0;
+    r.minflt = minor_faults() - g_minflt0;
     ::close(fd);
     report("serve", r);
     return 0;
@@ -304,6 +314,7 @@ int get(const std::string& url, const std::string& dir) {
     calls = Counts{};
     const auto t0 = std::chrono::steady_clock::now();
     const double c0 = cpu_seconds();
+    const long f0 = minor_faults();
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) die("connect");
     ++calls.other;
     send_all(fd, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
@@ -314,6 +325,7 @@ int get(const std::string& url, const std::string& dir) {
     // For a download the time runs from the request, as the relay's does.
     r.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     r.cpu = cpu_seconds() - c0;
+    r.minflt = minor_faults() - f0;
     ::close(fd);
     report("get", r);
     return 0;

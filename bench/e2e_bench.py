@@ -445,24 +445,30 @@ def print_table(source, args, results):
         return
     if source == "push":
         print("limit: the same body, sent the same way (%s), read by a plain socket-to-file copy "
-              "(copy_limit_bench: 256 KiB recv, 1 MiB write); relay / limit" % framing)
+              "(copy_limit_bench: 256 KiB recv, 1 MiB write); relay / limit. Both walls include this "
+              "Python sender's own pace; the CPU-s are the receiver's alone" % framing)
     else:
         print("limit: the same document fetched from the same stand-in Looker by a plain socket-to-file "
-              "copy (copy_limit_bench get: 256 KiB recv, 1 MiB write); relay / limit")
-    print("rows        figure                  relay       limit       ratio")
+              "copy (copy_limit_bench get: 256 KiB recv, 1 MiB write); relay / limit. The copy's wall and "
+              "CPU-s run from its GET to the last byte on disk; the relay's to the last event at Segment")
+    print("rows        figure                          relay       limit   ratio (times the limit's cost)")
     for r in limits:
         lim = r["limit"]
         rows = [
             ("answer s / copy s", r["answer_s"], lim["sender_s"], ".2f"),
             ("delivered s / copy s", r["delivered_s"], lim["sender_s"], ".2f"),
+            ("rows/s (ratio limit/relay)", r["rows_per_s"], r["rows"] / lim["sender_s"] if lim["sender_s"] else None,
+             ".0f"),
             ("CPU-s", r["cpu_s"], lim["cpu_s"], ".3f"),
             ("CPU-s per 1M rows", per_m(r["cpu_s"], r["rows"]), per_m(lim["cpu_s"], r["rows"]), ".3f"),
             ("syscalls per 1M rows", per_m(r.get("syscalls"), r["rows"]), per_m(lim["syscalls"], r["rows"]), ".0f"),
             ("peak RSS MB", r["peak_rss_mb"], lim["peak_rss_mb"], ".1f"),
+            ("minflt per 1M rows", per_m(r["minflt"], r["rows"]), per_m(lim.get("minflt"), r["rows"]), ".0f"),
         ]
         for i, (name, a, b, spec) in enumerate(rows):
-            print("%-10s  %-22s  %10s  %10s  %6s" % (str(r["rows"]) if i == 0 else "", name, fmt(a, spec),
-                                                     fmt(b, spec), ratio(a, b)))
+            q = ratio(b, a) if name.startswith("rows/s") else ratio(a, b)
+            print("%-10s  %-26s  %10s  %10s  %6s" % (str(r["rows"]) if i == 0 else "", name, fmt(a, spec),
+                                                     fmt(b, spec), q))
         print("%-10s  (copy: %d bytes, %d recv + %d write calls counted by the tool, its own wall %.3f s; "
               "relay syscalls %s)" % (
             "", lim["bytes"], lim["recv_calls"], lim["write_calls"], lim["wall_s"],

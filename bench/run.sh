@@ -23,8 +23,16 @@ fi
 build=${BUILD_DIR:-build}
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+elif grep -q '^LSR_BUILD_BENCH:BOOL=OFF' "$build/CMakeCache.txt"; then
+  cmake -S . -B "$build" -DLSR_BUILD_BENCH=ON >/dev/null
 fi
-cmake --build "$build" -j"$(nproc)" --target looker-segment-relay mapping_bench gzip_bench copy_limit_bench >/dev/null
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! cmake --build "$build" -j"$(nproc)" --target looker-segment-relay mapping_bench gzip_bench copy_limit_bench \
+  >"$log" 2>&1; then
+  cat "$log" >&2
+  exit 1
+fi
 
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ), $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores"
 echo
