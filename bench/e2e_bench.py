@@ -15,7 +15,9 @@ relay's CPU-seconds (utime+stime of /proc/<pid>/stat, all threads, from just bef
 the last event), its peak RSS (VmHWM) and minor page faults; CPU-s and faults also per 1,000,000
 rows. With --syscalls, a second, separate run of the same size counts the relay's system calls
 (strace -c -f -p, or perf stat) from just before the POST to the last event, so tracing never
-distorts the timing run.
+distorts the timing run. strace follows every thread, also those the relay starts during the
+execute; perf stat -p counts only the threads present when it starts (cheaper, a lower bound).
+The relay runs with spool.poll_interval_ms 1000 (the production default; --poll-interval-ms).
 
 The limit (--limit, on by default when build/bench/copy_limit_bench exists): the same bytes moved
 by a plain copier (bench/copy_limit_bench.cpp: 256 KiB recv, 1 MiB write to a temp file). For
@@ -32,22 +34,21 @@ import argparse
 import http.client
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.join(HERE, "..", "tests", "integration")
 sys.path.insert(0, TESTS)
+sys.path.insert(0, HERE)
 
 from harness import Relay, deep_merge, free_port, hub_headers  # noqa: E402
+from e2e_probe import SyscallCounter, peak_rss_mb, proc_counters  # noqa: E402
+from e2e_report import print_table  # noqa: E402
 
 WRITE_KEY = "wk_bench"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 PLAN = {"scheduled_plan_id": 4242, "title": "Active users", "type": "Look"}
 
 # The stand-in Looker in its own process: serves the file at `count` one-time URLs (the same bytes
@@ -167,95 +168,6 @@ def stub_stats(port):
     data = json.loads(conn.getresponse().read())
     conn.close()
     return data
-
-
-def peak_rss_mb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    return 0.0
-
-
-def proc_counters(pid):
-    """(CPU seconds utime+stime, minor faults) of the whole process, all threads."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    # fields[0] is field 3 (state): minflt is field 10, utime 14, stime 15.
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK, int(fields[7])
-
-
-# -- system call counting ----------------------------------------------------------------------------
-
-
-class SyscallCounter:
-    """strace -c -f -p PID (every thread of the process, and any it starts) or perf stat."""
-
-    def __init__(self, tool, pid, workdir):
-        self.tool = tool
-        self.pid = pid
-        self.out = os.path.join(workdir, "syscalls-%d.txt" % pid)
-        self.proc = None
-        self.attached = 0
-        self.threads = len(os.listdir("/proc/%d/task" % pid))
-        self._attached_all = threading.Event()
-
-    def start(self):
-        if self.tool == "strace":
-            cmd = ["strace", "-c", "-f", "-p", str(self.pid), "-o", self.out]
-        else:
-            cmd = ["perf", "stat", "-e", "raw_syscalls:sys_enter", "-x", ",", "-o", self.out, "-p", str(self.pid)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        if self.tool == "strace":
-            threading.Thread(target=self._read_stderr, daemon=True).start()
-            # strace names each thread it attaches to; wait for all of them.
-            self._attached_all.wait(10)
-        else:
-            time.sleep(1.0)  # perf prints nothing when ready
-        if self.proc.poll() is not None:
-            raise RuntimeError("%s exited at start (rc %s)" % (self.tool, self.proc.returncode))
-
-    def _read_stderr(self):
-        # "Process N attached with K threads" for the process, "Process N attached" for each
-        # thread started later.
-        for line in self.proc.stderr:
-            if "attached" in line:
-                m = re.search(r"attached with (\d+) threads", line)
-                self.attached += int(m.group(1)) if m else 1
-                if self.attached >= self.threads:
-                    self._attached_all.set()
-
-    def stop(self):
-        """Stops the count (SIGINT) and returns (total, [(name, calls), ...] by calls)."""
-        if self.proc is None:
-            return 0, []
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-        with open(self.out) as f:
-            text = f.read()
-        os.unlink(self.out)
-        if self.tool == "perf":
-            for line in text.splitlines():
-                parts = line.split(",")
-                if len(parts) > 2 and "raw_syscalls:sys_enter" in parts[2]:
-                    return int(parts[0]), []
-            return 0, []
-        total, calls = 0, []
-        for line in text.splitlines():
-            fields = line.split()
-            if len(fields) < 5 or not fields[0][0].isdigit():
-                continue
-            if fields[-1] == "total":
-                total = int(fields[3])
-            else:
-                calls.append((fields[-1], int(fields[3])))
-        calls.sort(key=lambda c: -c[1])
-        return total, calls
 
 
 # -- one run -----------------------------------------------------------------------------------------
@@ -400,79 +312,6 @@ def copy_limit(source, args, path):
             tool.wait(timeout=5)
         if looker:
             stop_process(looker, lambda: looker.stdin.close())
-
-
-# -- output ------------------------------------------------------------------------------------------
-
-
-def per_m(value, rows):
-    return value * 1e6 / rows if value is not None and rows else None
-
-
-def fmt(v, spec):
-    return ("%" + spec) % v if v is not None else "-"
-
-
-def ratio(a, b):
-    return "%.1f" % (a / b) if a is not None and b else "-"
-
-
-def print_table(source, args, results):
-    framing = "chunked %d" % args.chunked if args.chunked else "Content-Length"
-    what = "pushed execute body" if source == "push" else "download_url (stand-in Looker, own process)"
-    print()
-    print("== %s, %s ==" % (what, framing))
-    print("rows        answer_s  delivered_s  rows/s     peak_rss_MB  payload_MB  ok     "
-          "cpu_s/1M  syscalls/1M  minflt/1M")
-    for r in results:
-        print("%-10d  %8.2f  %11.2f  %9.0f  %11.1f  %10.1f  %-5s  %8s  %11s  %9s" % (
-            r["rows"], r["answer_s"], r["delivered_s"], r["rows_per_s"], r["peak_rss_mb"], r["payload_mb"],
-            r["ok"], fmt(per_m(r["cpu_s"], r["rows"]), ".2f"),
-            fmt(per_m(r.get("syscalls"), r["rows"]), ".0f"), fmt(per_m(r["minflt"], r["rows"]), ".0f")))
-    for r in results:
-        idle = r.get("idle_cpu_per_s")
-        print("  %d rows: relay CPU %.2f s over %.2f s%s" % (
-            r["rows"], r["cpu_s"], r["delivered_s"],
-            "" if idle is None else "; idle before the POST %.3f CPU-s per s (not subtracted)" % idle))
-        if r.get("syscalls") is not None:
-            top = ", ".join("%s %.0f" % (n, per_m(c, r["rows"])) for n, c in r["syscall_top"])
-            print("  %d rows: syscalls (%s, separate run) %d = %.0f per 1M rows%s" % (
-                r["rows"], r["syscall_tool"], r["syscalls"], per_m(r["syscalls"], r["rows"]),
-                "; top per 1M: " + top if top else ""))
-            print("  %d rows: %s" % (r["rows"], r["traced"]))
-    limits = [r for r in results if r.get("limit")]
-    if not limits:
-        return
-    if source == "push":
-        print("limit: the same body, sent the same way (%s), read by a plain socket-to-file copy "
-              "(copy_limit_bench: 256 KiB recv, 1 MiB write); relay / limit. Both walls include this "
-              "Python sender's own pace; the CPU-s are the receiver's alone" % framing)
-    else:
-        print("limit: the same document fetched from the same stand-in Looker by a plain socket-to-file "
-              "copy (copy_limit_bench get: 256 KiB recv, 1 MiB write); relay / limit. The copy's wall and "
-              "CPU-s run from its GET to the last byte on disk; the relay's to the last event at Segment")
-    print("rows        figure                          relay       limit   ratio (times the limit's cost)")
-    for r in limits:
-        lim = r["limit"]
-        rows = [
-            ("answer s / copy s", r["answer_s"], lim["sender_s"], ".2f"),
-            ("delivered s / copy s", r["delivered_s"], lim["sender_s"], ".2f"),
-            ("rows/s (ratio limit/relay)", r["rows_per_s"], r["rows"] / lim["sender_s"] if lim["sender_s"] else None,
-             ".0f"),
-            ("CPU-s", r["cpu_s"], lim["cpu_s"], ".3f"),
-            ("CPU-s per 1M rows", per_m(r["cpu_s"], r["rows"]), per_m(lim["cpu_s"], r["rows"]), ".3f"),
-            ("syscalls per 1M rows", per_m(r.get("syscalls"), r["rows"]), per_m(lim["syscalls"], r["rows"]), ".0f"),
-            ("peak RSS MB", r["peak_rss_mb"], lim["peak_rss_mb"], ".1f"),
-            ("minflt per 1M rows", per_m(r["minflt"], r["rows"]), per_m(lim.get("minflt"), r["rows"]), ".0f"),
-        ]
-        for i, (name, a, b, spec) in enumerate(rows):
-            q = ratio(b, a) if name.startswith("rows/s") else ratio(a, b)
-            print("%-10s  %-26s  %10s  %10s  %6s" % (str(r["rows"]) if i == 0 else "", name, fmt(a, spec),
-                                                     fmt(b, spec), q))
-        print("%-10s  (copy: %d bytes, %d recv + %d write calls counted by the tool, its own wall %.3f s; "
-              "relay syscalls %s)" % (
-            "", lim["bytes"], lim["recv_calls"], lim["write_calls"], lim["wall_s"],
-            "not counted (--syscalls)" if r.get("syscalls") is None else "from the separate traced run"))
 
 
 def default_copy_limit(binary):
