@@ -131,6 +131,11 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
                 std::uint32_t tries = 0);
     void settle_later(const std::shared_ptr<SpoolBatch>& b, const char* op, SettleWrite write,
                       SettleDone done, std::uint32_t tries, std::int64_t delay_ms);
+    void settled(const std::shared_ptr<SpoolBatch>& b, const char* op, const SettleWrite& write,
+                 const SettleDone& done, std::uint32_t tries, const SpoolError& ec);
+    // Delivered batches settle in groups, one spool transaction per group.
+    void settle_delivered(const std::shared_ptr<SpoolBatch>& b, SettleDone done);
+    void write_delivered();
     void notify_settled(const SpoolBatch& b, BatchFate fate);
     void after_settle(Queue& q, std::int64_t batch_id);
 
@@ -165,6 +170,14 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
     std::function<void()> stop_done;
     std::function<void(const BatchSettled&)> listener;
     SpoolStats last_stats;
+
+    struct DeliveredSettle {
+        std::shared_ptr<SpoolBatch> batch;
+        SettleDone done;
+    };
+    static constexpr std::size_t kDeliveredGroupMax = 64;
+    std::vector<DeliveredSettle> delivered_waiting;  // delivered, not yet written
+    bool delivered_writing = false;                  // a group's write is on the spool thread
 
     DeliveryStatus status_doc;
 };

@@ -135,33 +135,83 @@ void DeliveryDispatcher::Impl::settle(const std::shared_ptr<SpoolBatch>& b, cons
             return write();
         },
         [self = shared_from_this(), b, op, write, done, tries](const SpoolError& ec) {
-            Queue& q = self->queue(b->write_key);
-            if (!ec) {
-                if (tries > 0) {
-                    self->log.info(
-                        "spool write succeeded again; batch settled",
-                        {{"op", op}, {"batch_id", b->id}, {"tries", static_cast<std::int64_t>(tries + 1)}});
-                }
-                done(q);
-                return self->after_settle(q, b->id);
+            self->settled(b, op, write, done, tries, ec);
+        });
+}
+
+// How the settle write of batch `b` went (`ec`): its follow-up on success, nothing more when
+// it was purged meanwhile, or the same write again later.
+void DeliveryDispatcher::Impl::settled(const std::shared_ptr<SpoolBatch>& b, const char* op,
+                                       const SettleWrite& write, const SettleDone& done, std::uint32_t tries,
+                                       const SpoolError& ec) {
+    Queue& q = queue(b->write_key);
+    if (!ec) {
+        if (tries > 0) {
+            log.info("spool write succeeded again; batch settled",
+                     {{"op", op}, {"batch_id", b->id}, {"tries", static_cast<std::int64_t>(tries + 1)}});
+        }
+        done(q);
+        return after_settle(q, b->id);
+    }
+    if (ec == make_error_code(SpoolErrc::not_found)) {
+        log.warn("batch no longer in the spool when it settled (purged)", {{"op", op}, {"batch_id", b->id}});
+        return after_settle(q, b->id);
+    }
+    const std::int64_t delay = settle_retrier.delay_ms(tries);
+    log.log(tries == 0 ? LogLevel::error : LogLevel::debug,
+            "spool write failed while settling a batch; will write it again",
+            {{"op", op},
+             {"batch_id", b->id},
+             {"error", ec.message()},
+             {"detail", ec.detail()},
+             {"retry_ms", delay}});
+    if (stopping) {
+        return after_settle(q, b->id);  // stays in the spool: sent after a restart
+    }
+    settle_later(b, op, write, done, tries + 1, delay);
+}
+
+// Delivered batches are written in groups: while one group's transaction runs on the spool
+// thread, the batches that come back meanwhile wait here and go in the next one. A batch of
+// a group that fails is written again on its own (settle_later), as any failed settle.
+void DeliveryDispatcher::Impl::settle_delivered(const std::shared_ptr<SpoolBatch>& b, SettleDone done) {
+    delivered_waiting.push_back(DeliveredSettle{b, std::move(done)});
+    if (!delivered_writing) write_delivered();
+}
+
+void DeliveryDispatcher::Impl::write_delivered() {
+    auto group = std::make_shared<std::vector<DeliveredSettle>>();
+    const std::size_t n = std::min(delivered_waiting.size(), kDeliveredGroupMax);
+    group->assign(std::make_move_iterator(delivered_waiting.begin()),
+                  std::make_move_iterator(delivered_waiting.begin() + static_cast<std::ptrdiff_t>(n)));
+    delivered_waiting.erase(delivered_waiting.begin(),
+                            delivered_waiting.begin() + static_cast<std::ptrdiff_t>(n));
+    if (group->empty()) return;
+    delivered_writing = true;
+    std::vector<std::int64_t> ids;
+    ids.reserve(group->size());
+    for (const auto& g : *group) ids.push_back(g.batch->id);
+    auto found = std::make_shared<std::vector<bool>>();
+    on_spool(
+        [self = shared_from_this(), ids = std::move(ids), found]() -> SpoolError {
+            if (self->settle_fault && self->settle_fault("mark_delivered")) {
+                return make_error_code(SpoolErrc::io);
             }
-            if (ec == make_error_code(SpoolErrc::not_found)) {
-                self->log.warn("batch no longer in the spool when it settled (purged)",
-                               {{"op", op}, {"batch_id", b->id}});
-                return self->after_settle(q, b->id);
+            return self->spool.mark_delivered(ids, found.get());
+        },
+        [self = shared_from_this(), group, found](const SpoolError& ec) {
+            self->delivered_writing = false;
+            for (std::size_t i = 0; i < group->size(); ++i) {
+                const auto& g = (*group)[i];
+                const std::int64_t id = g.batch->id;
+                SettleWrite one = [self, id] { return self->spool.mark_delivered(id); };
+                SpoolError result = ec;
+                if (!ec && !(i < found->size() && (*found)[i]))
+                    result = make_error_code(SpoolErrc::not_found);
+                self->guard("settle",
+                            [&] { self->settled(g.batch, "mark_delivered", one, g.done, 0, result); });
             }
-            const std::int64_t delay = self->settle_retrier.delay_ms(tries);
-            self->log.log(tries == 0 ? LogLevel::error : LogLevel::debug,
-                          "spool write failed while settling a batch; will write it again",
-                          {{"op", op},
-                           {"batch_id", b->id},
-                           {"error", ec.message()},
-                           {"detail", ec.detail()},
-                           {"retry_ms", delay}});
-            if (self->stopping) {
-                return self->after_settle(q, b->id);  // stays in the spool: sent after a restart
-            }
-            self->settle_later(b, op, write, done, tries + 1, delay);
+            if (!self->delivered_waiting.empty()) self->write_delivered();
         });
 }
 
@@ -186,14 +236,11 @@ void DeliveryDispatcher::Impl::carry_out(const std::shared_ptr<SpoolBatch>& b, D
     const auto id = b->id;
     switch (d->kind) {
         case SettleDecision::Kind::deliver:
-            return settle(
-                b, "mark_delivered",
-                [self = shared_from_this(), id] { return self->spool.mark_delivered(id); },
-                [self = shared_from_this(), b, d](Queue& q) {
-                    self->metrics.on_delivered(b->events);
-                    q.state.record(*d);
-                    self->notify_settled(*b, BatchFate::delivered);
-                });
+            return settle_delivered(b, [self = shared_from_this(), b, d](Queue& q) {
+                self->metrics.on_delivered(b->events);
+                q.state.record(*d);
+                self->notify_settled(*b, BatchFate::delivered);
+            });
         case SettleDecision::Kind::retry:
             return settle(
                 b, "reschedule",

@@ -8,6 +8,7 @@
 #include <limits>
 #include <utility>
 
+#include "server/storage/read_transaction.hpp"
 #include "server/storage/spool_impl.hpp"
 
 namespace lsr::server {
@@ -62,6 +63,10 @@ std::vector<SpoolBatch> Spool::lease_due(std::string_view write_key, std::int64_
     std::vector<SpoolBatch> out;
     s.release_expired_holds();
     if (limit == 0) return out;
+    // One read transaction for the choice and every row read: one WAL snapshot (two lock
+    // calls) instead of one per statement. Without it the statements still run, each in its
+    // own implicit transaction.
+    ReadTransaction read(s);
     std::vector<std::int64_t> chosen;
     {
         StatementReset reset(s.sql.select_due);
@@ -144,6 +149,43 @@ class SettleHold {
 };
 
 }  // namespace
+
+SpoolError Spool::mark_delivered(const std::vector<std::int64_t>& ids, std::vector<bool>* found) {
+    Impl& s = *impl_;
+    std::lock_guard lock(s.mu);
+    s.durable_commits(false);
+    found->assign(ids.size(), false);
+    for (const std::int64_t id : ids) {
+        s.leased.erase(id);
+        s.held_until_ms.erase(id);
+    }
+    const auto failed = [&](SpoolError error) {
+        for (const std::int64_t id : ids) s.hold(id);
+        found->assign(ids.size(), false);
+        return error;
+    };
+    if (ids.empty()) return {};
+    if (const int rc = s.begin_write(); rc != SQLITE_OK) return failed(s.fail(rc, "mark_delivered: begin"));
+    std::uint64_t removed_total = 0;
+    std::uint64_t removed_count = 0;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        std::uint64_t removed = 0;
+        const int rc = s.delete_one(ids[i], &removed);
+        if (rc == SQLITE_NOTFOUND) continue;
+        if (rc != SQLITE_OK) {
+            auto error = s.fail(rc, "mark_delivered");
+            s.rollback_if_open();
+            return failed(std::move(error));
+        }
+        (*found)[i] = true;
+        removed_total += removed;
+        ++removed_count;
+    }
+    if (auto error = s.commit_write("mark_delivered: commit")) return failed(std::move(error));
+    s.sub_bytes(removed_total, removed_count);
+    s.wrote();
+    return {};
+}
 
 SpoolError Spool::mark_delivered(std::int64_t id) {
     Impl& s = *impl_;

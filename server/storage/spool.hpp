@@ -141,6 +141,11 @@ class Spool {
     std::optional<std::vector<std::pair<std::string, std::int64_t>>> oldest_by_write_key();
 
     SpoolError mark_delivered(std::int64_t id);
+    // Several batches delivered, in one transaction (one commit instead of one per batch:
+    // the dispatcher settles the batches that came back while the previous write ran).
+    // `found[i]` tells whether ids[i] was still in the spool (false: purged meanwhile). On
+    // an error nothing is written and every id is held as a failed settle is.
+    SpoolError mark_delivered(const std::vector<std::int64_t>& ids, std::vector<bool>* found);
     // attempts += 1, next_attempt_ms and last_error set, lease released.
     SpoolError reschedule(std::int64_t id, std::int64_t next_attempt_ms, std::string_view error);
     // Replaces batch `id` by two batches (same write key, request id, created_ms, attempts),

@@ -119,9 +119,9 @@ int Spool::Impl::delete_one(std::int64_t id, std::uint64_t* removed_bytes) {
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-void Spool::Impl::sub_bytes(std::uint64_t n) {
+void Spool::Impl::sub_bytes(std::uint64_t n, std::uint64_t batches) {
     bytes = n > bytes ? 0 : bytes - n;
-    if (count > 0) --count;
+    count = batches > count ? 0 : count - batches;
 }
 
 SpoolFootprint Spool::Impl::footprint() {

@@ -76,6 +76,7 @@ struct Spool::Impl {
     // Runs a statement that returns no row (or ignores its rows).
     int run(SqliteStatement& s);
     int begin_write() { return run(sql.begin); }
+    int begin_read() { return run(sql.begin_read); }
     // Commits; on failure the error of the commit (`what`), and the transaction rolled back.
     SpoolError commit_write(const char* what);
     void rollback_if_open();
@@ -89,8 +90,8 @@ struct Spool::Impl {
     void wrote();
     // Deletes batch `id`; sets *removed_bytes. SQLITE_NOTFOUND when absent.
     int delete_one(std::int64_t id, std::uint64_t* removed_bytes);
-    // One batch of `n` body bytes left the table (committed).
-    void sub_bytes(std::uint64_t n);
+    // `batches` batches of `n` body bytes in all left the table (committed).
+    void sub_bytes(std::uint64_t n, std::uint64_t batches = 1);
     SpoolFootprint footprint();
     // Whether `n` batches with `added` body bytes, the largest `largest_new`, fit.
     std::error_code fits(std::uint64_t added, std::size_t n, std::uint64_t largest_new);

@@ -21,6 +21,10 @@ namespace {
 constexpr int kPageSize = 65536;
 constexpr int kSmallSpoolPageSize = 4096;
 constexpr std::uint64_t kLargePagesFrom = 256ull * 1024 * 1024;
+// SQLite's page cache for the spool's one connection (KiB): room for the batches just
+// appended and those in flight, so a lease and the delete after delivery find their pages
+// in memory instead of reading them back from the WAL or the database file.
+constexpr int kCacheKiB = 8192;
 
 constexpr const char* kTables = R"sql(
 CREATE TABLE batches (
@@ -139,11 +143,12 @@ std::optional<SpoolOpenFailure> SpoolSchema::configure(const config::SpoolConfig
     // checkpointed every half of it and kept at that size (reused, not regrown); one that
     // grows past the reserve all the same (a large transaction) is cut back (trim_wal).
     wal_reserve_ = SpoolSpace::wal_reserve(cfg.max_bytes, page_size_);
-    const std::string pragmas = std::string("PRAGMA synchronous=") +
-                                (cfg.synchronous_full ? "FULL" : "NORMAL") +
-                                "; PRAGMA foreign_keys=OFF; PRAGMA wal_autocheckpoint=" +
-                                std::to_string(std::max<std::uint64_t>(1, wal_reserve_ / 2 / page_size_)) +
-                                "; PRAGMA journal_size_limit=" + std::to_string(wal_reserve_ / 2) + ";";
+    const std::string pragmas =
+        std::string("PRAGMA synchronous=") + (cfg.synchronous_full ? "FULL" : "NORMAL") +
+        "; PRAGMA foreign_keys=OFF; PRAGMA wal_autocheckpoint=" +
+        std::to_string(std::max<std::uint64_t>(1, wal_reserve_ / 2 / page_size_)) +
+        "; PRAGMA journal_size_limit=" + std::to_string(wal_reserve_ / 2) +
+        "; PRAGMA secure_delete=FAST; PRAGMA cache_size=-" + std::to_string(kCacheKiB) + ";";
     if (const int rc = exec_sql(db_, pragmas.c_str()); rc != SQLITE_OK) return sqlite_failed(rc, "settings");
     return std::nullopt;
 }

@@ -11,6 +11,7 @@ int SpoolStatements::prepare(sqlite3* db, std::string* failed_sql) {
     };
     const Prepared statements[] = {
         {&begin, "BEGIN IMMEDIATE"},
+        {&begin_read, "BEGIN"},
         {&commit, "COMMIT"},
         {&rollback, "ROLLBACK"},
         {&sync_full, "PRAGMA synchronous=FULL"},

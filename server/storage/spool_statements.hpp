@@ -12,7 +12,7 @@ namespace lsr::server {
 
 struct SpoolStatements {
     // Transactions and settings.
-    SqliteStatement begin, commit, rollback, sync_full, sync_normal;
+    SqliteStatement begin, begin_read, commit, rollback, sync_full, sync_normal;
     SqliteStatement data_version, sum_bytes, freelist;
     // The hot path: appends, leases, settles.
     SqliteStatement insert_batch, select_due, select_batch, delete_batch, reschedule, split_insert;

@@ -164,3 +164,31 @@ TEST_CASE("DeliveryDispatcher: a settle that failed to write is written again by
     REQUIRE(wait_until([&] { return f.settled_copy().size() == 6; }));
     CHECK(metric(f.registry, "lsr_delivered_events_total") == 6);
 }
+
+TEST_CASE(
+    "DeliveryDispatcher: delivered batches settle in groups; a failed group is written again batch by "
+    "batch") {
+    // The first write of delivered batches fails (a group, or a single batch if only one
+    // came back); every batch of it is then written on its own, and none is sent twice.
+    Fixture f;
+    std::atomic<int> writes{0};
+    constexpr int kBatches = 12;
+    for (int i = 0; i < kBatches; ++i) f.append("wk_alpha", {"g" + std::to_string(i)});
+    f.make();
+    f.dispatcher->set_settle_fault_for_testing([&](std::string_view op) {
+        CHECK(op == "mark_delivered");
+        return writes++ == 0;
+    });
+    f.start();
+    REQUIRE(wait_until([&] { return f.spool_empty(); }, 20s));
+    REQUIRE(wait_until([&] { return f.settled_copy().size() == kBatches; }));
+    CHECK(f.stand_in.requests().size() == kBatches);
+    CHECK(writes.load() <= kBatches + 1);  // at most one write per batch, plus the failed one
+    CHECK(metric(f.registry, "lsr_delivered_events_total") == kBatches);
+    std::set<std::int64_t> ids;
+    for (const auto& s : f.settled_copy()) {
+        CHECK(s.fate == BatchFate::delivered);
+        ids.insert(s.batch_id);
+    }
+    CHECK(ids.size() == kBatches);
+}
