@@ -24,7 +24,9 @@ std::optional<Batch> BatchBuilder::add(std::string_view event_json) {
     std::optional<Batch> done;
     if (!fits(event_json.size())) done = flush();
     if (current_.events > 0) current_.body.append(kSeparator);
-    if (current_.body.capacity() == 0) {
+    // A new batch (after flush() the body is a moved-from string: empty, with the small
+    // string's capacity, never 0) takes the recycled buffer or reserves max_bytes once.
+    if (current_.events == 0 && current_.body.capacity() < limits_.max_bytes) {
         current_.body = std::move(spare_);
         current_.body.clear();
         current_.body.reserve(limits_.max_bytes);

@@ -98,3 +98,25 @@ TEST_CASE("batch builder: a recycled body is reused for the next batch", "[batch
     CHECK(second->body == "{\"a\":3},\n{\"a\":4}");
     CHECK_FALSE(b.add("{\"a\":5}"));
 }
+
+TEST_CASE("batch builder: every batch reserves max_bytes at its first event and reuses a recycled body",
+          "[batch]") {
+    // A body that grew by doubling would be copied about log2(475000 / 64) times while it
+    // fills; the reserve makes appends copy each event once.
+    BatchBuilder b(BatchLimits{2, 475000, 32000, 512});
+    CHECK_FALSE(b.add("{\"a\":1}"));
+    CHECK_FALSE(b.add("{\"a\":2}"));
+    auto first = b.add("{\"a\":3}");  // the second batch starts here, after a flush
+    REQUIRE(first);
+    CHECK(first->body.capacity() >= 475000);
+    auto second = b.flush();
+    REQUIRE(second);
+    CHECK(second->body.capacity() >= 475000);  // reserved although nothing was recycled yet
+    const char* recycled = second->body.data();
+    b.recycle(std::move(second->body));
+    CHECK_FALSE(b.add("{\"a\":4}"));
+    auto third = b.flush();
+    REQUIRE(third);
+    CHECK(third->body == "{\"a\":4}");
+    CHECK(third->body.data() == recycled);
+}
