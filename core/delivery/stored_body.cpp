@@ -55,7 +55,9 @@ bool StoredBody::inspect(std::string_view stored, View& out, std::string& error)
     out.plain_bytes = get_u32(stored.data() + 1);
     out.crc = get_u32(stored.data() + 5);
     out.deflated = stored.substr(kHeaderBytes);
-    if (out.plain_bytes < kTail.size() || out.plain_bytes > kMaxPlainBytes) {
+    // Deflate expands at most ~1032:1 (258-byte matches in under two bits each).
+    const std::uint64_t most = static_cast<std::uint64_t>(out.deflated.size()) * 1032 + 1024;
+    if (out.plain_bytes < kTail.size() || out.plain_bytes > kMaxPlainBytes || out.plain_bytes > most) {
         error = "stored batch body claims an impossible size (" + std::to_string(out.plain_bytes) + " bytes)";
         return false;
     }
