@@ -60,7 +60,7 @@ LABEL org.opencontainers.image.title="looker-segment-relay" \
 # apt lists, caches and logs go in the same layer.
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      ca-certificates libssl3 zlib1g libsqlite3-0 libyaml-cpp0.7 libprometheus-cpp-core1.0 \
+      ca-certificates libssl3 zlib1g libdeflate0 libsqlite3-0 libyaml-cpp0.7 libprometheus-cpp-core1.0 \
       libstdc++6 libgcc-s1 >/dev/null \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \

@@ -3,10 +3,11 @@
 //
 //   python3 tests/integration/segment_stub.py --port 9999 --store count &
 //   delivery_bench [--events 1000000] [--endpoint http://127.0.0.1:9999] [--gzip-min-bytes N]
-//                  [--in-flight 4] [--connections 16]
+//                  [--gzip-level N] [--in-flight 4] [--connections 16]
 //
 // Prints events/s, batches/s and request bytes. The write key's rate limit is lifted so the
 // figure is the pipeline's, not the token bucket's.
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -19,6 +20,8 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/delivery/batch_envelope.hpp"
+#include "core/delivery/body_compressor.hpp"
 #include "server/delivery/delivery_dispatcher.hpp"
 #include "server/net/logger.hpp"
 #include "server/storage/spool.hpp"
@@ -45,6 +48,7 @@ int main(int argc, char** argv) {
     std::uint64_t events = 1'000'000;
     std::string endpoint = "http://127.0.0.1:9999";
     std::uint32_t gzip_min = 64 * 1024;
+    std::uint32_t gzip_level = 1;
     std::uint32_t in_flight = 4;
     std::uint32_t connections = 16;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -52,6 +56,7 @@ int main(int argc, char** argv) {
         if (a == "--events") events = std::stoull(argv[i + 1]);
         if (a == "--endpoint") endpoint = argv[i + 1];
         if (a == "--gzip-min-bytes") gzip_min = static_cast<std::uint32_t>(std::stoul(argv[i + 1]));
+        if (a == "--gzip-level") gzip_level = static_cast<std::uint32_t>(std::stoul(argv[i + 1]));
         if (a == "--in-flight") in_flight = static_cast<std::uint32_t>(std::stoul(argv[i + 1]));
         if (a == "--connections") connections = static_cast<std::uint32_t>(std::stoul(argv[i + 1]));
     }
@@ -73,6 +78,7 @@ int main(int argc, char** argv) {
     cfg.region = "custom";
     cfg.endpoint = endpoint;
     cfg.gzip_min_bytes = gzip_min;
+    cfg.gzip_level = gzip_level;
     cfg.max_connections = connections;
     cfg.per_write_key.requests_per_second = 0;
     cfg.per_write_key.max_in_flight = in_flight;
@@ -83,10 +89,17 @@ int main(int argc, char** argv) {
     std::uint64_t body_bytes = 0;
     lsr::server::NewBatch b;
     b.write_key = "wk_bench";
+    lsr::core::BodyCompressor compressor(static_cast<int>(std::max<std::uint32_t>(cfg.gzip_level, 1)));
     auto flush = [&] {
         if (b.events == 0) return;
         b.created_ms = wall_ms();
         body_bytes += b.body.size();
+        // Stored as the relay's committer stores it: deflated once when large enough.
+        std::string stored;
+        if (cfg.gzip_level > 0 &&
+            lsr::core::BatchEnvelope::size(b.body.size(), b.write_key) > cfg.gzip_min_bytes &&
+            compressor.store(b.body, stored))
+            b.body.swap(stored);
         if (auto aec = spool->append({b}, nullptr)) {
             std::cerr << "append: " << aec.message() << "\n";
             std::exit(1);

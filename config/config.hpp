@@ -96,6 +96,8 @@ struct SegmentConfig {
     std::uint32_t max_batch_bytes = 475'000;
     std::uint32_t max_event_bytes = 32'000;
     std::uint32_t gzip_min_bytes = 64 * 1024;
+    // libdeflate level for batch bodies, deflated once when spooled: 0 never, 1 (fast) .. 12.
+    std::uint32_t gzip_level = 1;
     std::uint32_t connect_timeout_ms = 10'000;
     std::uint32_t request_timeout_ms = 30'000;
     std::uint32_t max_connections = 16;  // to Segment, over all write keys

@@ -165,8 +165,8 @@ void read_webhooks(YamlReader& r, const YAML::Node& n, std::vector<WebhookRoute>
 void read_segment(YamlReader& r, const YAML::Node& n, SegmentConfig& s) {
     if (!r.object(n, "segment",
                   {"region", "endpoint", "default_write_key", "max_batch_events", "max_batch_bytes",
-                   "max_event_bytes", "gzip_min_bytes", "connect_timeout_ms", "request_timeout_ms",
-                   "max_connections", "ca_file", "retry", "per_write_key"}))
+                   "max_event_bytes", "gzip_min_bytes", "gzip_level", "connect_timeout_ms",
+                   "request_timeout_ms", "max_connections", "ca_file", "retry", "per_write_key"}))
         return;
     r.str(n, "segment", "region", s.region);
     r.str(n, "segment", "endpoint", s.endpoint);
@@ -175,6 +175,7 @@ void read_segment(YamlReader& r, const YAML::Node& n, SegmentConfig& s) {
     r.num(n, "segment", "max_batch_bytes", s.max_batch_bytes);
     r.num(n, "segment", "max_event_bytes", s.max_event_bytes);
     r.num(n, "segment", "gzip_min_bytes", s.gzip_min_bytes);
+    r.num(n, "segment", "gzip_level", s.gzip_level);
     r.num(n, "segment", "connect_timeout_ms", s.connect_timeout_ms);
     r.num(n, "segment", "request_timeout_ms", s.request_timeout_ms);
     r.num(n, "segment", "max_connections", s.max_connections);

@@ -113,6 +113,9 @@ void ConfigValidator::validate(const Config& c, const KeyLocations& where, std::
               "segment.max_event_bytes must be 256..32000 (Segment's limit is 32 KB)");
     k.require(g.max_event_bytes < g.max_batch_bytes, "segment.max_event_bytes",
               "segment.max_event_bytes must be below segment.max_batch_bytes");
+    k.require(g.gzip_level <= 12, "segment.gzip_level",
+              "segment.gzip_level must be 0..12 (0: never compress; 1 fastest .. 12 smallest), not " +
+                  std::to_string(g.gzip_level));
     k.require(g.max_connections >= 1, "segment.max_connections",
               "segment.max_connections must be at least 1");
     k.require(g.request_timeout_ms >= 100, "segment.request_timeout_ms",

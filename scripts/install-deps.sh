@@ -12,6 +12,7 @@ packages=(
   catch2
   libssl-dev
   zlib1g-dev
+  libdeflate-dev
   libsqlite3-dev
   python3
   openssl

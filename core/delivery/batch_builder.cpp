@@ -23,13 +23,14 @@ bool BatchBuilder::fits(std::size_t event_bytes) const {
 std::optional<Batch> BatchBuilder::add(std::string_view event_json) {
     std::optional<Batch> done;
     if (!fits(event_json.size())) done = flush();
-    if (current_.events > 0) current_.body.append(kSeparator);
-    // A new batch (after flush() the body is a moved-from string: empty, with the small
-    // string's capacity, never 0) takes the recycled buffer or reserves max_bytes once.
-    if (current_.events == 0 && current_.body.capacity() < limits_.max_bytes) {
-        current_.body = std::move(spare_);
+    if (current_.events == 0) {
+        // A new batch: the memory of a body handed back, else one allocation of max_bytes
+        // (a default string has a small inline capacity, never 0: test for the batch, not it).
+        if (spare_.capacity() > current_.body.capacity()) current_.body.swap(spare_);
         current_.body.clear();
         current_.body.reserve(limits_.max_bytes);
+    } else {
+        current_.body.append(kSeparator);
     }
     current_.body.append(event_json);
     ++current_.events;

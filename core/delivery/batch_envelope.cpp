@@ -1,5 +1,6 @@
 #include "core/delivery/batch_envelope.hpp"
 
+#include "core/delivery/stored_body.hpp"
 #include "core/json_out.hpp"
 
 namespace lsr::core {
@@ -9,21 +10,31 @@ constexpr std::string_view kSeparator = ",\n";
 
 }  // namespace
 
-std::string BatchEnvelope::build(std::string_view body, std::string_view sent_at_iso,
-                                 std::string_view write_key) {
+std::string BatchEnvelope::prefix(std::string_view sent_at_iso, std::string_view write_key) {
     std::string out;
-    out.reserve(body.size() + write_key.size() + 80);
+    out.reserve(write_key.size() + sent_at_iso.size() + 40);
     JsonOut w(out);
-    w.raw("{\"batch\":[");
-    w.raw(body);  // the serialized events, already JSON
-    w.raw("],");
+    w.raw('{');
     w.key("sentAt");
     w.string(sent_at_iso);
     w.raw(',');
     w.key("writeKey");
     w.string(write_key);
-    w.raw('}');
+    w.raw(",\"batch\":[");
     return out;
+}
+
+std::string BatchEnvelope::build(std::string_view body, std::string_view sent_at_iso,
+                                 std::string_view write_key) {
+    std::string out = prefix(sent_at_iso, write_key);
+    out.reserve(out.size() + body.size() + StoredBody::kTail.size());
+    out.append(body);  // the serialized events, already JSON
+    out.append(StoredBody::kTail);
+    return out;
+}
+
+std::size_t BatchEnvelope::size(std::size_t body_bytes, std::string_view write_key) {
+    return prefix("2000-01-01T00:00:00.000Z", write_key).size() + body_bytes + StoredBody::kTail.size();
 }
 
 std::vector<std::string_view> BatchEnvelope::events(std::string_view body) {

@@ -4,8 +4,10 @@
 #include <utility>
 
 #include "core/delivery/batch_envelope.hpp"
+#include "core/delivery/body_compressor.hpp"
 #include "core/delivery/delivery_outcome.hpp"
 #include "core/delivery/retry_after.hpp"
+#include "core/delivery/stored_body.hpp"
 
 namespace lsr::core {
 
@@ -23,15 +25,35 @@ void reject(SettleDecision& d) {
     d.log_severity = SettleDecision::Severity::warn;
 }
 
-// Halves of a batch of many; a body that does not split (no second half) is rejected.
-void split(SettleDecision& d, std::string_view body) {
-    auto [first, second] = BatchEnvelope::split_half(body);
+// Halves of a batch of many; a body that does not split (no second half) is rejected. A
+// body stored compressed is inflated first and both halves are stored compressed again (a
+// rare path: a fresh compressor at the fastest level); one that does not inflate is rejected
+// with the damage named in its reason (sending it again could not succeed).
+void split(SettleDecision& d, std::string_view stored) {
+    std::string plain;
+    const bool compressed = StoredBody::compressed(stored);
+    if (compressed) {
+        std::string error;
+        if (!StoredBody::decode(stored, plain, error)) {
+            reject(d);
+            d.reason += "; " + error;
+            return;
+        }
+    }
+    auto [first, second] = BatchEnvelope::split_half(compressed ? std::string_view(plain) : stored);
     if (second.empty()) {
         return reject(d);
     }
     d.kind = SettleDecision::Kind::split;
     d.halves.first_events = BatchEnvelope::count_events(first);
     d.halves.second_events = BatchEnvelope::count_events(second);
+    if (compressed) {
+        BodyCompressor compressor(BodyCompressor::kMinLevel);
+        for (std::string* half : {&first, &second}) {
+            std::string out;
+            if (compressor.store(*half, out)) *half = std::move(out);
+        }
+    }
     d.halves.first = std::move(first);
     d.halves.second = std::move(second);
 }

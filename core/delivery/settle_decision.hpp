@@ -53,10 +53,11 @@ struct SettleDecision {
         std::uint32_t events = 0;
         std::uint32_t attempts = 0;  // attempts before this one
         std::int64_t created_ms = 0;
-        std::string_view body;  // events joined by ",\n": what a split divides
+        std::string_view body;  // its stored form (core::StoredBody): what a split divides
     };
 
-    // A split's two new batches (the first half of the events and the rest).
+    // A split's two new batches (the first half of the events and the rest), in the stored
+    // form of the batch they come from (compressed if it was).
     struct Halves {
         std::string first;
         std::string second;

@@ -175,7 +175,9 @@ void DeliveryDispatcher::Impl::send(Queue& q, std::shared_ptr<SpoolBatch> batch)
     owned.insert(batch->id);
     const std::uint64_t epoch = q.state.send_epoch();
     try {
-        SegmentSend request{batch->write_key, batch->body, batch->attempts};
+        // The body is shared with the leased batch (aliasing pointer): not copied per attempt.
+        SegmentSend request{batch->write_key, std::shared_ptr<const std::string>(batch, &batch->body),
+                            batch->attempts};
         client.send(std::move(request), [self = shared_from_this(), batch, epoch](SegmentResponse r) {
             asio::post(self->strand, [self, batch, epoch, r = std::move(r)]() mutable {
                 self->on_sent_guarded(batch, epoch, std::move(r));

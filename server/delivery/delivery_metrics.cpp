@@ -54,8 +54,8 @@ DeliveryMetrics::DeliveryMetrics(prometheus::Registry& r, std::uint64_t spool_li
       queue_events_(gauge(r, "lsr_queue_events", "Events in the spool waiting for delivery")),
       queue_batches_(gauge(r, "lsr_queue_batches", "Batches in the spool waiting for delivery")),
       oldest_age_(gauge(r, "lsr_oldest_queued_event_age_seconds", "Age of the oldest queued event")),
-      spool_queued_bytes_(
-          gauge(r, "lsr_spool_queued_bytes", "Bytes of the batch bodies waiting for delivery")),
+      spool_queued_bytes_(gauge(r, "lsr_spool_queued_bytes",
+                                "Bytes of the batch bodies waiting for delivery, as stored (compressed)")),
       spool_file_bytes_(
           gauge(r, "lsr_spool_file_bytes",
                 "Bytes of the spool's files on disk (database and WAL), bounded by spool.max_bytes")),

@@ -1,7 +1,5 @@
 #include "server/delivery/segment_client.hpp"
 
-#include <zlib.h>
-
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/http/field.hpp>
@@ -11,6 +9,8 @@
 #include <utility>
 
 #include "core/delivery/batch_envelope.hpp"
+#include "core/delivery/gzip_envelope.hpp"
+#include "core/delivery/stored_body.hpp"
 #include "core/iso_time.hpp"
 #include "server/net/tls_context_builder.hpp"
 
@@ -94,8 +94,9 @@ void SegmentClient::send(SegmentSend request, Handler handler) {
 }
 
 void SegmentClient::dispatch(std::shared_ptr<SegmentConnection> conn, SegmentSend request, Handler handler) {
-    // Envelope and gzip (milliseconds for a full batch) run on the connection's strand, so
-    // requests are prepared in parallel on the io threads, not on the caller's strand.
+    // The envelope (a copy of the body, or the gzip member around the stored stream) is built
+    // on the connection's strand, so requests are prepared on the io threads, not on the
+    // caller's strand.
     auto ex = conn->executor();
     asio::post(
         ex, [this, conn = std::move(conn), request = std::move(request), h = std::move(handler)]() mutable {
@@ -109,7 +110,11 @@ void SegmentClient::prepare_and_send(std::shared_ptr<SegmentConnection> conn, Se
     std::size_t wire_bytes = 0;
     bool gzipped = false;
     try {
-        req = build_request(std::move(request), gzipped);
+        std::string error;
+        if (!build_request(request, req, gzipped, error)) {
+            return fail_locally(std::move(conn), std::move(handler), error);
+        }
+        request.body.reset();
         wire_bytes = req.body().size();
     } catch (const std::exception& e) {
         return fail_locally(std::move(conn), std::move(handler),
@@ -146,12 +151,16 @@ void SegmentClient::fail_locally(std::shared_ptr<SegmentConnection> conn, Handle
     handler(std::move(r));
 }
 
-SegmentConnection::Request SegmentClient::build_request(SegmentSend request, bool& gzipped) const {
+bool SegmentClient::build_request(const SegmentSend& request, SegmentConnection::Request& req, bool& gzipped,
+                                  std::string& error) const {
     // The envelope is built now, when a connection is ready, so sentAt is the attempt's time.
-    std::string body = envelope(request.body, iso8601_ms(clock_.unix_ms()), request.write_key);
-    request.body.clear();
-    request.body.shrink_to_fit();
-    SegmentConnection::Request req{http::verb::post, endpoint_.batch_target(), 11};
+    std::string body;
+    const std::string_view stored = request.body ? std::string_view(*request.body) : std::string_view();
+    if (!wire_body(stored, iso8601_ms(clock_.unix_ms()), request.write_key, cfg_.gzip_level > 0, body,
+                   gzipped, error)) {
+        return false;
+    }
+    req = SegmentConnection::Request{http::verb::post, endpoint_.batch_target(), 11};
     req.set(http::field::content_type, "application/json");
     req.set(http::field::authorization, basic_auth(request.write_key));
     req.set(http::field::user_agent, user_agent_);
@@ -159,17 +168,11 @@ SegmentConnection::Request SegmentClient::build_request(SegmentSend request, boo
     if (request.retry_count > 0) {
         req.set("X-Retry-Count", std::to_string(request.retry_count));
     }
-    gzipped = false;
-    if (body.size() > cfg_.gzip_min_bytes) {
-        std::string compressed;
-        if (gzip(body, compressed)) {
-            req.set(http::field::content_encoding, "gzip");
-            body = std::move(compressed);
-            gzipped = true;
-        }
+    if (gzipped) {
+        req.set(http::field::content_encoding, "gzip");
     }
     req.body() = std::move(body);
-    return req;
+    return true;
 }
 
 void SegmentClient::release(std::shared_ptr<SegmentConnection> conn) {
@@ -212,9 +215,31 @@ void SegmentClient::shutdown() {
     }
 }
 
-std::string SegmentClient::envelope(const std::string& body, std::string_view sent_at,
-                                    std::string_view write_key) {
-    return core::BatchEnvelope::build(body, sent_at, write_key);
+bool SegmentClient::wire_body(std::string_view stored, std::string_view sent_at, std::string_view write_key,
+                              bool gzip_enabled, std::string& out, bool& gzipped, std::string& error) {
+    gzipped = false;
+    core::StoredBody::View view;
+    std::string why;
+    if (!core::StoredBody::inspect(stored, view, why)) {
+        error = "the stored batch body cannot be read: " + why;
+        return false;
+    }
+    if (!view.compressed) {
+        out = core::BatchEnvelope::build(view.plain, sent_at, write_key);
+        return true;
+    }
+    if (gzip_enabled) {
+        core::GzipEnvelope::assemble(core::BatchEnvelope::prefix(sent_at, write_key), view, out);
+        gzipped = true;
+        return true;
+    }
+    std::string events;
+    if (!core::StoredBody::decode(stored, events, why)) {
+        error = "the stored batch body cannot be read: " + why;
+        return false;
+    }
+    out = core::BatchEnvelope::build(events, sent_at, write_key);
+    return true;
 }
 
 std::string SegmentClient::basic_auth(std::string_view write_key) {
@@ -251,27 +276,6 @@ std::string SegmentClient::basic_auth(std::string_view write_key) {
 
 std::string SegmentClient::iso8601_ms(std::int64_t epoch_ms) {
     return core::format_iso8601_ms(epoch_ms);
-}
-
-bool SegmentClient::gzip(const std::string& in, std::string& out) {
-    z_stream zs{};
-    // Level 1: JSON still shrinks several-fold, at a fraction of the default level's CPU.
-    if (deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        return false;
-    }
-    out.resize(deflateBound(&zs, static_cast<uLong>(in.size())));
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    zs.avail_in = static_cast<uInt>(in.size());
-    zs.next_out = reinterpret_cast<Bytef*>(out.data());
-    zs.avail_out = static_cast<uInt>(out.size());
-    const int rc = deflate(&zs, Z_FINISH);
-    const auto produced = zs.total_out;
-    deflateEnd(&zs);
-    if (rc != Z_STREAM_END) {
-        return false;
-    }
-    out.resize(produced);
-    return true;
 }
 
 }  // namespace lsr::server

@@ -1,10 +1,13 @@
 // Sends batches to Segment's /v1/batch over a small pool of keep-alive connections (at most
 // cfg.max_connections, one request in flight on each; further sends wait for a free one).
 // Per attempt it builds the envelope with a fresh sentAt:
-//   {"batch":[<body>],"sentAt":"<now, ISO-8601 ms>","writeKey":"<key>"}
+//   {"sentAt":"<now, ISO-8601 ms>","writeKey":"<key>","batch":[<body>]}
 // and sends it with Content-Type application/json, Authorization Basic base64(writeKey + ":"),
-// User-Agent looker-segment-relay/<version>, X-Retry-Count when retrying, and gzip
-// (Content-Encoding: gzip) when the envelope exceeds cfg.gzip_min_bytes. TLS verifies the
+// User-Agent looker-segment-relay/<version>, X-Retry-Count when retrying. A body stored
+// compressed (core::StoredBody; deflated once when it was spooled) goes out as gzip
+// (Content-Encoding: gzip) without compressing anything again (core::GzipEnvelope), or
+// inflated and plain when cfg.gzip_level is 0; a plain stored body goes out plain. A stored
+// body that cannot be read is a local failure (dead-lettered). TLS verifies the
 // certificate chain (cfg.ca_file, or the system store) and the host name, with SNI.
 // Thread-safe; the handler runs on the strand of the connection that carried the request.
 // A request that cannot be built or carried for a local reason completes with
@@ -30,7 +33,8 @@ namespace lsr::server {
 
 struct SegmentSend {
     std::string write_key;
-    std::string body;               // events joined by ",\n"
+    // The batch's stored body (core::StoredBody), shared with the leased batch: not copied.
+    std::shared_ptr<const std::string> body;
     std::uint32_t retry_count = 0;  // 0 on the first attempt; sent as X-Retry-Count otherwise
 };
 
@@ -54,11 +58,11 @@ class SegmentClient {
     std::size_t open_connections();
 
     // The pieces of a request, public for tests.
-    static std::string envelope(const std::string& body, std::string_view sent_at,
-                                std::string_view write_key);
+    // The request body for a stored body: false with `error` when it cannot be read.
+    static bool wire_body(std::string_view stored, std::string_view sent_at, std::string_view write_key,
+                          bool gzip_enabled, std::string& out, bool& gzipped, std::string& error);
     static std::string basic_auth(std::string_view write_key);
     static std::string iso8601_ms(std::int64_t epoch_ms);
-    static bool gzip(const std::string& in, std::string& out);
 
   private:
     struct Pending {
@@ -70,7 +74,8 @@ class SegmentClient {
     // The request could not be built (an exception from a library, e.g. a header value Beast
     // refuses): the connection goes back unused and the handler gets a local failure.
     void fail_locally(std::shared_ptr<SegmentConnection> conn, Handler handler, const std::string& why);
-    SegmentConnection::Request build_request(SegmentSend request, bool& gzipped) const;
+    bool build_request(const SegmentSend& request, SegmentConnection::Request& req, bool& gzipped,
+                       std::string& error) const;
     void release(std::shared_ptr<SegmentConnection> conn);
 
     boost::asio::io_context& io_;

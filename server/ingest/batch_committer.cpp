@@ -1,16 +1,34 @@
 #include "server/ingest/batch_committer.hpp"
 
+#include "core/delivery/batch_envelope.hpp"
+#include "core/delivery/stored_body.hpp"
+
 namespace lsr::server {
 
 BatchCommitter::BatchCommitter(Spool& spool, const core::Clock& clock, std::string request_id,
-                               std::function<void(const std::string& write_key)> spooled)
-    : spool_(spool), clock_(clock), request_id_(std::move(request_id)), spooled_(std::move(spooled)) {}
+                               std::function<void(const std::string& write_key)> spooled,
+                               const config::SegmentConfig& segment, core::BatchBuilder* builder)
+    : spool_(spool),
+      clock_(clock),
+      request_id_(std::move(request_id)),
+      spooled_(std::move(spooled)),
+      gzip_min_bytes_(segment.gzip_min_bytes),
+      gzip_level_(segment.gzip_level),
+      builder_(builder) {}
 
 SpoolError BatchCommitter::append(core::Batch batch) {
     if (error_) return error_;
     NewBatch nb;
     nb.write_key = write_key_;
-    nb.body = std::move(batch.body);
+    const bool large =
+        gzip_level_ > 0 && core::BatchEnvelope::size(batch.body.size(), write_key_) > gzip_min_bytes_;
+    if (large && !compressor_)
+        compressor_ = std::make_unique<core::BodyCompressor>(static_cast<int>(gzip_level_));
+    if (large && compressor_->store(batch.body, nb.body)) {
+        if (builder_) builder_->recycle(std::move(batch.body));
+    } else {
+        nb.body = std::move(batch.body);
+    }
     nb.events = batch.events;
     nb.request_id = request_id_;
     nb.created_ms = clock_.unix_ms();
@@ -43,10 +61,20 @@ SpoolError BatchCommitter::commit() {
         batches_ += pending_.size();
         if (spooled_) spooled_(write_key_);
     }
-    pending_.clear();
+    recycle_pending();
     pending_bytes_ = 0;
     error_ = ec;
     return ec;
+}
+
+// Plain bodies are handed back once stored (or refused): their capacity serves the next batch.
+void BatchCommitter::recycle_pending() {
+    if (builder_) {
+        for (auto& b : pending_) {
+            if (!core::StoredBody::compressed(b.body)) builder_->recycle(std::move(b.body));
+        }
+    }
+    pending_.clear();
 }
 
 }  // namespace lsr::server

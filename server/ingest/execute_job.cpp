@@ -51,7 +51,7 @@ ExecuteJob::ExecuteJob(std::shared_ptr<const ExecuteDeps> deps, std::shared_ptr<
       ack_delivered_(d_.config.delivery.ack == config::AckMode::delivered),
       keepalive_(reply_->executor()),
       builder_(batch_limits(d_.config.segment)),
-      committer_(d_.spool, d_.clock, request_id_, d_.spooled) {}
+      committer_(d_.spool, d_.clock, request_id_, d_.spooled, d_.config.segment, &builder_) {}
 
 void ExecuteJob::start() {
     {

@@ -20,7 +20,7 @@ namespace lsr::server {
 
 struct NewBatch {
     std::string write_key;
-    std::string body;  // events joined by ",\n" (docs/ARCHITECTURE.md)
+    std::string body;  // stored form (core::StoredBody): plain events joined by ",\n", or deflated
     std::uint32_t events = 0;
     std::string request_id;       // the execute that produced it; empty for replays
     std::int64_t created_ms = 0;  // wall clock, ms since epoch: age of its oldest event
@@ -47,13 +47,16 @@ struct DeadLetter {
     std::int64_t created_ms = 0;
     std::int64_t dead_ms = 0;
     std::uint32_t attempts = 0;
-    std::string body;  // filled only when asked (list_dead_letters(with_body))
+    // Filled only when asked (list_dead_letters(with_body)): the events, plain (inflated
+    // when stored compressed); append_dead_letters stores it as given (plain or compressed).
+    std::string body;
+    std::string body_error;  // list_dead_letters(with_body): why the stored body cannot be read
 };
 
 struct SpoolStats {
     std::uint64_t batches = 0;
     std::uint64_t events = 0;
-    std::uint64_t bytes = 0;  // sum of body sizes in batches
+    std::uint64_t bytes = 0;  // sum of stored body sizes in batches (compressed when stored so)
     std::uint64_t dead_letters = 0;
     std::uint64_t dead_letter_events = 0;
     std::int64_t oldest_created_ms = 0;  // 0 when empty
@@ -103,8 +106,10 @@ struct SpoolOpenOptions {
 // failed with SQLite's message, for the caller's log (the spool logs nothing itself).
 class Spool {
   public:
-    // The schema version kept in PRAGMA user_version.
-    static constexpr int kSchemaVersion = 1;
+    // The schema version kept in PRAGMA user_version. 2: bodies may be stored compressed
+    // (core::StoredBody); a version-1 spool (plain bodies only, still valid) is raised to 2
+    // when opened, and a relay that knows only version 1 refuses it from then on.
+    static constexpr int kSchemaVersion = 2;
 
     // Opens or creates the spool at cfg.path (parent directories created, file mode 0600),
     // takes its lock unless options.exclusive is false (the two-argument form: exclusive),

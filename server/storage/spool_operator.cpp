@@ -7,6 +7,7 @@
 #include <limits>
 #include <utility>
 
+#include "core/delivery/stored_body.hpp"
 #include "server/storage/spool.hpp"
 #include "server/storage/spool_impl.hpp"
 
@@ -77,7 +78,10 @@ std::vector<DeadLetter> Spool::list_dead_letters(std::size_t limit, bool with_bo
         d.created_ms = q.column_int64(5);
         d.dead_ms = q.column_int64(6);
         d.attempts = static_cast<std::uint32_t>(q.column_int64(7));
-        if (with_body) d.body = q.column_string(8);
+        if (with_body) {
+            const std::string stored = q.column_string(8);
+            if (!core::StoredBody::decode(stored, d.body, d.body_error)) d.body.clear();
+        }
         out.push_back(std::move(d));
     }
     return out;

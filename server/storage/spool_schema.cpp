@@ -205,6 +205,15 @@ std::optional<SpoolOpenFailure> SpoolSchema::create_or_check() {
         }
         return std::nullopt;
     }
+    if (version == 1) {
+        // Version 1 held plain bodies only, which version 2 reads as they are: raise the number
+        // so a relay that knows only version 1 never reads a compressed body it would misread.
+        const std::string raise = "PRAGMA user_version=" + std::to_string(kVersion);
+        if (const int rc = exec_sql(db_, raise.c_str()); rc != SQLITE_OK) {
+            return sqlite_failed(rc, "cannot raise the spool schema version from 1");
+        }
+        version = kVersion;
+    }
     if (version != kVersion) {
         return corrupt("unknown spool schema version " + std::to_string(version) +
                        " (this relay knows version " + std::to_string(kVersion) +

@@ -33,13 +33,28 @@ import base64
 import collections
 import gzip
 import json
+import re
 import socket
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-__all__ = ["SegmentStub", "RecordedRequest", "ScriptedResponse"]
+__all__ = ["SegmentStub", "RecordedRequest", "ScriptedResponse", "batch_array"]
+
+# The relay's envelope: {"sentAt":"<iso>","writeKey":"<key>","batch":[<events joined by ",\n">]}
+_ENVELOPE_HEAD = re.compile(rb'\{"sentAt":"[^"\\]*","writeKey":"(?:[^"\\]|\\.)*","batch":\[')
+
+
+def batch_array(body):
+    """The bytes of a relay /v1/batch body's "batch" array (the events joined by ",\n"), exactly
+    as they were sent; AssertionError when the body is not the relay's envelope."""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    m = _ENVELOPE_HEAD.match(body)
+    if m is None or not body.endswith(b"]}"):
+        raise AssertionError("not a relay /v1/batch envelope: %r" % body[:80])
+    return body[m.end():-2]
 
 
 class ScriptedResponse:

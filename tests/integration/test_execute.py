@@ -15,7 +15,7 @@ import unittest
 
 from harness import Relay, closed_port_url, hub_headers, run_binary, wait_until
 from looker_stub import LookerStub
-from segment_stub import SegmentStub
+from segment_stub import SegmentStub, batch_array
 
 WRITE_KEY = "wk_test"
 DEFAULT_KEY = "wk_default"
@@ -105,10 +105,7 @@ def received_event_texts(segment, write_key=None):
             continue
         if write_key and rec.write_key != write_key:
             continue
-        body = rec.body.decode("utf-8")
-        start = body.index('"batch":[') + len('"batch":[')
-        end = body.rindex('],"sentAt"')
-        texts.extend(body[start:end].split(",\n"))
+        texts.extend(batch_array(rec.body).decode("utf-8").split(",\n"))
     return texts
 
 

@@ -27,7 +27,7 @@ import unittest
 
 from harness import DATA_DIR, Relay, hub_headers, run_binary, wait_until
 from looker_stub import LookerStub
-from segment_stub import SegmentStub
+from segment_stub import SegmentStub, batch_array
 
 ACTIONS = ("segment_event", "segment_track", "segment_group")
 WEBHOOK_TOKEN = "parity-token"
@@ -117,10 +117,7 @@ class ParityCase(unittest.TestCase):
         for rec in self.segment.requests_snapshot()[before:]:
             if rec.status is None or not (200 <= rec.status < 300):
                 continue
-            text = rec.body.decode("utf-8")
-            start = text.index('"batch":[') + len('"batch":[')
-            end = text.rindex('],"sentAt"')
-            events.extend(text[start:end].split(",\n"))
+            events.extend(batch_array(rec.body).decode("utf-8").split(",\n"))
         # The answer's text: the error of a refused request, or the looker message (a failure's
         # text, or the summary of a run that mapped).
         return answer_text(data), events

@@ -196,7 +196,8 @@ class FullSpoolTest(unittest.TestCase):
         segment = SegmentStub(write_keys={WRITE_KEY}).start()
         self.addCleanup(segment.stop)
         segment.push_response(503, times=1_000_000)  # down until cleared
-        relay = Relay({"spool": {"max_bytes": 1024 * 1024}}, segment_url=segment.url)
+        # Bodies stored plain (gzip_level 0), so 40 executes are sure to fill the 1 MiB spool.
+        relay = Relay({"spool": {"max_bytes": 1024 * 1024}, "segment": {"gzip_level": 0}}, segment_url=segment.url)
         relay.config["log"]["level"] = "info"
         relay.start()
         self.addCleanup(relay.__exit__, None, None, None)

@@ -10,7 +10,7 @@ import unittest
 
 from harness import Relay, hub_headers, run_binary
 from looker_stub import LookerStub
-from segment_stub import SegmentStub
+from segment_stub import SegmentStub, batch_array
 
 IDENTITY = {"user_id": "User ID", "email": "Email"}
 ROUTES = [
@@ -91,9 +91,7 @@ class WebhookTest(unittest.TestCase):
         texts = []
         for rec in self.segment.requests_snapshot():
             if rec.status == 200 and rec.write_key == write_key:
-                body = rec.body.decode()
-                start = body.index('"batch":[') + len('"batch":[')
-                texts.extend(body[start:body.rindex('],"sentAt"')].split(",\n"))
+                texts.extend(batch_array(rec.body).decode().split(",\n"))
         return sorted(masked(t) for t in texts)
 
     def test_identify_route_with_csv(self):

@@ -145,3 +145,17 @@ TEST_CASE("warnings: without hub.base_url, the listener's own address is checked
     REQUIRE(tls_public.ok());
     CHECK(tls_public.warnings.empty());
 }
+
+TEST_CASE("segment.gzip_level: 1 by default, 0..12, anything else refused with its line") {
+    CHECK(ConfigLoader::load_string("", "g.yaml").config.segment.gzip_level == 1);
+    const auto zero = ConfigLoader::load_string("segment:\n  gzip_level: 0\n", "g.yaml");
+    REQUIRE(zero.ok());
+    CHECK(zero.config.segment.gzip_level == 0);
+    const auto twelve = ConfigLoader::load_string("segment:\n  gzip_level: 12\n", "g.yaml");
+    REQUIRE(twelve.ok());
+    CHECK(twelve.config.segment.gzip_level == 12);
+    const auto r = ConfigLoader::load_string("segment:\n  gzip_level: 13\n", "g.yaml");
+    REQUIRE(r.problems.size() == 1);
+    CHECK(r.problems[0].line == 2);
+    CHECK(r.problems[0].message.find("segment.gzip_level must be 0..12") != std::string::npos);
+}

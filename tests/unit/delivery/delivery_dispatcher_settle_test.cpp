@@ -15,6 +15,10 @@ using namespace lsr::test;
 
 TEST_CASE("DeliveryDispatcher: a 400 is split until the poisoned event stands alone") {
     Fixture f;
+    SECTION("stored plain") {}
+    SECTION("stored compressed: inflated, split, both halves stored compressed again") {
+        f.store_compressed = true;
+    }
     f.stand_in.set_decide([](const StandInRequest& r) {
         StandInAnswer a;
         if (r.body.find("\"userId\":\"p5\"") != std::string::npos) {
@@ -125,7 +129,7 @@ TEST_CASE(
     std::multiset<std::string> bodies;
     for (const auto& r : reqs) bodies.insert(write_key_of(r) + "|" + batch_part(r.body));
     const auto expected = [](const std::string& key, const std::vector<std::string>& ids) {
-        return key + "|{\"batch\":[" + body_of(ids);
+        return key + "|" + body_of(ids);
     };
     CHECK(bodies == std::multiset<std::string>{expected("wk_alpha", {"a1", "a2"}),
                                                expected("wk_alpha", {"a3"}), expected("wk_beta", {"b1"})});
@@ -191,4 +195,42 @@ TEST_CASE(
         ids.insert(s.batch_id);
     }
     CHECK(ids.size() == kBatches);
+}
+
+TEST_CASE("DeliveryDispatcher: a damaged stored body is dead-lettered, never sent") {
+    Fixture f;
+    std::string stored;
+    {
+        std::string events = body_of({"d1", "d2"});
+        lsr::core::BodyCompressor compressor(1);
+        REQUIRE(compressor.store(events, stored));
+    }
+    std::string bad_crc = stored;
+    bad_crc[5] = static_cast<char>(bad_crc[5] ^ 0x5a);
+    std::string bad_marker = stored;
+    bad_marker[0] = '\x07';
+    for (const std::string* body : {&bad_crc, &bad_marker}) {
+        NewBatch b;
+        b.write_key = "wk_alpha";
+        b.body = *body;
+        b.events = 2;
+        b.created_ms = f.clock->unix_ms();
+        REQUIRE_FALSE(f.spool->append({b}, nullptr));
+    }
+    f.cfg.gzip_level = 0;  // the compressed one must be inflated (and checked) to be sent plain
+    f.start();
+    REQUIRE(wait_until([&] { return f.spool_empty(); }));
+    CHECK(f.stand_in.requests().empty());
+    auto dead = f.spool->list_dead_letters(10, true);
+    REQUIRE(dead.size() == 2);
+    std::multiset<std::string> reasons;
+    for (const auto& d : dead) {
+        CHECK(d.body.empty());
+        CHECK_FALSE(d.body_error.empty());
+        reasons.insert(d.reason);
+    }
+    CHECK(reasons ==
+          std::multiset<std::string>{
+              "local: the stored batch body cannot be read: not a stored batch body (first byte 0x07)",
+              "local: the stored batch body cannot be read: stored batch body fails its CRC-32 check"});
 }

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "core/clock.hpp"
+#include "core/delivery/body_compressor.hpp"
 #include "segment_stand_in.hpp"
 #include "server/delivery/delivery_dispatcher.hpp"
 #include "server/net/logger.hpp"
@@ -66,10 +67,15 @@ inline std::string body_of(const std::vector<std::string>& ids) {
     return out;
 }
 
-// The "batch" array of an envelope, without sentAt/writeKey.
+// The events of an envelope {"sentAt":..,"writeKey":..,"batch":[<events>]}, byte for byte;
+// the whole envelope when it does not have that shape.
 inline std::string batch_part(const std::string& envelope) {
-    const auto end = envelope.rfind("],\"sentAt\"");
-    return envelope.substr(0, end == std::string::npos ? envelope.size() : end);
+    const std::string start = "\"batch\":[";
+    const auto from = envelope.find(start);
+    if (from == std::string::npos || envelope.size() < from + start.size() + 2 ||
+        envelope.compare(envelope.size() - 2, 2, "]}") != 0)
+        return envelope;
+    return envelope.substr(from + start.size(), envelope.size() - 2 - from - start.size());
 }
 
 // Which write key a recorded request used (from the body's writeKey).
@@ -154,6 +160,11 @@ struct Fixture {
         NewBatch b;
         b.write_key = key;
         b.body = body_of(ids);
+        if (store_compressed) {
+            std::string events = b.body;
+            lsr::core::BodyCompressor compressor(1);
+            REQUIRE(compressor.store(events, b.body));
+        }
         b.events = static_cast<std::uint32_t>(ids.size());
         b.request_id = request_id;
         b.created_ms = created_ms != 0 ? created_ms : clock->unix_ms();
@@ -169,6 +180,7 @@ struct Fixture {
     bool spool_empty() { return spool->stats().batches == 0; }
 
     const lsr::core::Clock* clock = &lsr::core::Clock::system();  // a test may set its own before make()
+    bool store_compressed = false;  // append() stores bodies deflated, as the committer does
     std::filesystem::path dir;
     lsr::config::SpoolConfig spool_cfg;
     lsr::config::SegmentConfig cfg;

@@ -11,6 +11,7 @@
 #include <future>
 #include <thread>
 
+#include "core/delivery/body_compressor.hpp"
 #include "core/manual_clock.hpp"
 #include "segment_stand_in.hpp"
 #include "segment_tls_stand_in.hpp"
@@ -56,7 +57,7 @@ SegmentResponse send_and_wait(SegmentClient& client, SegmentSend s, std::chrono:
 }
 
 SegmentSend batch(std::string body = R"({"type":"identify","userId":"u1"})", std::uint32_t retry = 0) {
-    return SegmentSend{"wk_test", std::move(body), retry};
+    return SegmentSend{"wk_test", std::make_shared<const std::string>(std::move(body)), retry};
 }
 
 }  // namespace
@@ -121,12 +122,35 @@ TEST_CASE("SegmentClient: request pieces") {
     CHECK(SegmentClient::basic_auth("") == "Basic Og==");
     CHECK(SegmentClient::iso8601_ms(1'796'108'400'123) == "2026-12-01T07:00:00.123Z");
     CHECK(SegmentClient::iso8601_ms(0) == "1970-01-01T00:00:00.000Z");
-    CHECK(SegmentClient::envelope("{\"a\":1},\n{\"b\":2}", "T", "k\"q") ==
-          "{\"batch\":[{\"a\":1},\n{\"b\":2}],\"sentAt\":\"T\",\"writeKey\":\"k\\\"q\"}");
-    std::string z;
-    REQUIRE(SegmentClient::gzip(std::string(10000, 'x'), z));
-    CHECK(z.size() < 200);
-    CHECK(lsr::test::gunzip(z) == std::string(10000, 'x'));
+    std::string wire;
+    std::string error;
+    bool gzipped = true;
+    REQUIRE(SegmentClient::wire_body("{\"a\":1},\n{\"b\":2}", "T", "k\"q", true, wire, gzipped, error));
+    CHECK_FALSE(gzipped);
+    CHECK(wire == "{\"sentAt\":\"T\",\"writeKey\":\"k\\\"q\",\"batch\":[{\"a\":1},\n{\"b\":2}]}");
+    // Stored compressed: gzip around the stored stream, or inflated when gzip is off.
+    std::string events;
+    for (int i = 0; i < 200; ++i)
+        events += (i ? ",\n" : "") + std::string(R"({"x":")") + std::to_string(i) + "\"}";
+    std::string stored;
+    {
+        std::string work = events;
+        lsr::core::BodyCompressor compressor(1);
+        REQUIRE(compressor.store(work, stored));
+    }
+    REQUIRE(SegmentClient::wire_body(stored, "T", "k", true, wire, gzipped, error));
+    CHECK(gzipped);
+    CHECK(lsr::test::gunzip(wire) == "{\"sentAt\":\"T\",\"writeKey\":\"k\",\"batch\":[" + events + "]}");
+    REQUIRE(SegmentClient::wire_body(stored, "T", "k", false, wire, gzipped, error));
+    CHECK_FALSE(gzipped);
+    CHECK(wire == "{\"sentAt\":\"T\",\"writeKey\":\"k\",\"batch\":[" + events + "]}");
+    // Damage is a local failure with the reason, never a request.
+    CHECK_FALSE(SegmentClient::wire_body("\x05garbage", "T", "k", true, wire, gzipped, error));
+    CHECK(error == "the stored batch body cannot be read: not a stored batch body (first byte 0x05)");
+    std::string bad_crc = stored;
+    bad_crc[5] = static_cast<char>(bad_crc[5] ^ 1);
+    CHECK_FALSE(SegmentClient::wire_body(bad_crc, "T", "k", false, wire, gzipped, error));
+    CHECK(error == "the stored batch body cannot be read: stored batch body fails its CRC-32 check");
 }
 
 TEST_CASE("SegmentClient: POST /v1/batch with auth, user agent and a fresh sentAt") {
@@ -155,32 +179,53 @@ TEST_CASE("SegmentClient: POST /v1/batch with auth, user agent and a fresh sentA
     CHECK(q.headers.count("content-encoding") == 0);
     CHECK(
         q.body ==
-        R"({"batch":[{"type":"identify","userId":"u1"}],"sentAt":"2026-12-01T07:00:00.000Z","writeKey":"wk_test"})");
+        R"({"sentAt":"2026-12-01T07:00:00.000Z","writeKey":"wk_test","batch":[{"type":"identify","userId":"u1"}]})");
     CHECK(reqs[1].headers.at("x-retry-count") == "3");
     CHECK(reqs[1].body.find("\"sentAt\":\"2026-12-01T07:01:01.000Z\"") != std::string::npos);
 }
 
-TEST_CASE("SegmentClient: gzip above gzip_min_bytes") {
+TEST_CASE("SegmentClient: a body stored compressed goes out as gzip, a plain one plain") {
     SegmentStandIn stand_in;
     IoThread t;
     auto cfg = custom(stand_in.url());
-    cfg.gzip_min_bytes = 1000;
+    SECTION("gzip_level 1") {}
+    SECTION("gzip_level 0: the stored body is inflated and sent plain") {
+        cfg.gzip_level = 0;
+    }
     SegmentClient client(t.io, cfg, lsr::core::Clock::system());
     std::string body;
     for (int i = 0; i < 100; ++i) {
         if (i) body += ",\n";
         body += R"({"type":"identify","userId":"u)" + std::to_string(i) + R"(","traits":{"plan":"pro"}})";
     }
-    auto r = send_and_wait(client, batch(body));
+    std::string stored;
+    {
+        std::string work = body;
+        lsr::core::BodyCompressor compressor(1);
+        REQUIRE(compressor.store(work, stored));
+    }
+    auto r = send_and_wait(client, batch(stored));
     CHECK(r.status == 200);
-    CHECK(r.gzipped);
-    auto small = send_and_wait(client, batch());
-    CHECK_FALSE(small.gzipped);
+    CHECK(r.gzipped == (cfg.gzip_level > 0));
+    auto plain = send_and_wait(client, batch(body));
+    CHECK_FALSE(plain.gzipped);
     auto reqs = stand_in.requests();
     REQUIRE(reqs.size() == 2);
-    CHECK(reqs[0].headers.at("content-encoding") == "gzip");
-    CHECK(reqs[0].wire_bytes < reqs[0].body.size() / 3);
-    CHECK(reqs[0].body.rfind("{\"batch\":[" + body + "]", 0) == 0);
+    for (const auto& q : reqs) {
+        CHECK(q.body.rfind(R"({"sentAt":")", 0) == 0);
+        CHECK(q.body.find(R"(","writeKey":"wk_test","batch":[)" + body + "]}") != std::string::npos);
+        CHECK(q.body.size() ==
+              std::string_view(R"({"sentAt":"2026-12-01T07:00:00.000Z","writeKey":"wk_test","batch":[]})")
+                      .size() +
+                  body.size());
+    }
+    if (cfg.gzip_level > 0) {
+        CHECK(reqs[0].headers.at("content-encoding") == "gzip");
+        CHECK(reqs[0].wire_bytes < reqs[0].body.size() / 3);
+    } else {
+        CHECK(reqs[0].headers.count("content-encoding") == 0);
+    }
+    CHECK(reqs[1].headers.count("content-encoding") == 0);
     CHECK(r.request_bytes == reqs[0].wire_bytes);
 }
 
@@ -371,7 +416,9 @@ TEST_CASE("SegmentClient: a request that cannot be built fails locally, and the 
     auto cfg = custom(stand_in.url());
     cfg.max_connections = 1;
     SegmentClient client(t.io, cfg, lsr::core::Clock::system());
-    auto r = send_and_wait(client, SegmentSend{std::string(49'200, 'k'), R"({"type":"track"})", 0});
+    auto r = send_and_wait(
+        client,
+        SegmentSend{std::string(49'200, 'k'), std::make_shared<const std::string>(R"({"type":"track"})"), 0});
     CHECK(r.local);
     CHECK(r.status == 0);
     CHECK(r.error.find("could not be built") != std::string::npos);

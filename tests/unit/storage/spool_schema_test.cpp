@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/delivery/body_compressor.hpp"
+#include "core/delivery/stored_body.hpp"
 #include "spool_test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -85,4 +87,56 @@ TEST_CASE("synchronous NORMAL opens and keeps data too", "[spool]") {
         append_ok(*spool, {batch("wk", 2)});
     }
     CHECK(open_ok(cfg)->stats().batches == 1);
+}
+
+TEST_CASE("a version-1 spool is raised to version 2 and its plain bodies are still delivered", "[spool]") {
+    TempDir tmp;
+    const std::string path = tmp.file("spool.db");
+    const NewBatch old = batch("wk", 5);
+    {
+        auto spool = open_ok(config_for(path));
+        append_ok(*spool, {old});
+    }
+    exec_on(path, "PRAGMA user_version=1");  // as a relay of the previous version left it
+    {
+        auto spool = open_ok(config_for(path));
+        auto leased = spool->lease_due("wk", now_ms(), 10);
+        REQUIRE(leased.size() == 1);
+        CHECK(leased[0].body == old.body);  // plain: sent as it is
+        std::string events;
+        std::string error;
+        REQUIRE(lsr::core::StoredBody::decode(leased[0].body, events, error));
+        CHECK(events == old.body);
+        CHECK_FALSE(spool->mark_delivered(leased[0].id));
+        CHECK(spool->stats().batches == 0);
+    }
+    REQUIRE(std::system(("test \"$(sqlite3 '" + path + "' 'PRAGMA user_version')\" = 2").c_str()) == 0);
+}
+
+TEST_CASE("a compressed body is kept as stored; dead letters list it plain", "[spool]") {
+    TempDir tmp;
+    auto spool = open_ok(config_for(tmp.file("spool.db")));
+    NewBatch b = batch("wk", 300);
+    const std::string events = b.body;
+    {
+        std::string work = b.body;
+        lsr::core::BodyCompressor compressor(1);
+        REQUIRE(compressor.store(work, b.body));
+    }
+    append_ok(*spool, {b});
+    CHECK(spool->stats().bytes == b.body.size());  // the stored (compressed) size
+    auto leased = spool->lease_due("wk", now_ms(), 10);
+    REQUIRE(leased.size() == 1);
+    CHECK(leased[0].body == b.body);
+    REQUIRE_FALSE(spool->dead_letter(leased[0].id, 400, "bad"));
+    auto dead = spool->list_dead_letters(10, true);
+    REQUIRE(dead.size() == 1);
+    CHECK(dead[0].body == events);
+    CHECK(dead[0].body_error.empty());
+    std::size_t replayed = 0;
+    REQUIRE_FALSE(spool->replay_dead_letters({}, &replayed));
+    CHECK(replayed == 1);
+    auto again = spool->lease_due("wk", now_ms(), 10);
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].body == b.body);  // replay moves the stored form as it is
 }

@@ -5,6 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "core/delivery/body_compressor.hpp"
+#include "core/delivery/stored_body.hpp"
+
 using lsr::core::BackoffPolicy;
 using lsr::core::SettleDecision;
 using Kind = SettleDecision::Kind;
@@ -398,4 +401,42 @@ TEST_CASE("SettleDecision: a batch ten seconds old gives up under a two-second l
     CHECK(d.reason.find("http_503") != std::string::npos);
     CHECK(d.metric_reason == "gave_up");
     CHECK(d.dead_letter());
+}
+
+TEST_CASE("SettleDecision: a compressed body is inflated, split, and its halves stored compressed") {
+    Draws draws{{0.5}};
+    std::string body;
+    for (int i = 0; i < 300; ++i) {
+        if (i > 0) body += ",\n";
+        body += R"({"type":"track","userId":"p)" + std::to_string(i) + R"(","event":"Plan Changed"})";
+    }
+    std::string stored;
+    {
+        std::string work = body;
+        lsr::core::BodyCompressor c(1);
+        REQUIRE(c.store(work, stored));
+    }
+    SettleDecision::Batch b = batch(300);
+    b.body = stored;
+    const SettleDecision d = decide(status(413, "too large"), b, draws);
+    REQUIRE(d.kind == Kind::split);
+    CHECK(d.halves.first_events == 150);
+    CHECK(d.halves.second_events == 150);
+    CHECK(lsr::core::StoredBody::compressed(d.halves.first));
+    CHECK(lsr::core::StoredBody::compressed(d.halves.second));
+    std::string first;
+    std::string second;
+    std::string error;
+    REQUIRE(lsr::core::StoredBody::decode(d.halves.first, first, error));
+    REQUIRE(lsr::core::StoredBody::decode(d.halves.second, second, error));
+    CHECK(first + ",\n" + second == body);
+
+    SECTION("a damaged one is rejected with the damage in its reason") {
+        std::string bad = stored;
+        bad[5] = static_cast<char>(bad[5] ^ 0x33);
+        b.body = bad;
+        const SettleDecision r = decide(status(400, "invalid"), b, draws);
+        CHECK(r.kind == Kind::reject);
+        CHECK(r.reason == "http_400: invalid; stored batch body fails its CRC-32 check");
+    }
 }
