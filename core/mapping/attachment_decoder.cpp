@@ -73,6 +73,43 @@ std::size_t copy_plain(const char* p, std::size_t i, std::size_t n, char*& dst) 
         const __m128i quote = _mm_set1_epi8('"');
         const __m128i backslash = _mm_set1_epi8('\\');
         const __m128i control_max = _mm_set1_epi8(0x1f);
+        // Dense escapes (an escaped result has one every few bytes): every one-character
+        // escape of a block is handled from its bit mask, the rest of the block stored again
+        // behind it; the loads stay within n (i + pos + 16 <= i + 32 <= n).
+        while (i + 32 <= n) {
+            const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(d), bytes);
+            auto mask = static_cast<unsigned>(_mm_movemask_epi8(
+                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)),
+                             _mm_cmpeq_epi8(_mm_max_epu8(bytes, control_max), control_max))));
+            std::size_t pos = 0;  // bytes of the block consumed
+            bool stopped = false;
+            while (mask != 0) {
+                const auto j = static_cast<std::size_t>(__builtin_ctz(mask));
+                d += j - pos;  // the plain bytes before it are in place
+                pos = j;
+                if (j == 15 || p[i + j] != '\\') {
+                    stopped = true;
+                    break;
+                }
+                const char plain = simple_escape(p[i + j + 1]);
+                if (plain == 0) {
+                    stopped = true;
+                    break;
+                }
+                *d++ = plain;
+                pos = j + 2;
+                mask &= ~(3u << j);  // the escape and the byte it escaped
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(d),
+                                 _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + pos)));
+            }
+            if (stopped) {
+                i += pos;
+                break;
+            }
+            d += 16 - pos;
+            i += 16;
+        }
         std::size_t stop = n;
         while (i + 16 <= n) {
             const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));

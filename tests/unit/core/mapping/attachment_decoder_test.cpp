@@ -133,3 +133,23 @@ TEST_CASE("attachment: a long plain run crosses the decoder's internal window", 
     CHECK(decode("\"" + text + "\"", Kind::string, false, 4095, &ok) == text);
     CHECK(ok);
 }
+
+TEST_CASE("attachment: back-to-back escapes at every offset of a block", "[decoder]") {
+    for (std::size_t lead = 0; lead < 20; ++lead) {
+        const std::string plain(lead, 'p');
+        std::string raw = "\"" + plain;
+        std::string expected = plain;
+        for (int k = 0; k < 50; ++k) {
+            raw += k % 3 == 0 ? "\\\\" : (k % 3 == 1 ? "\\\"" : "\\n");
+            expected += k % 3 == 0 ? '\\' : (k % 3 == 1 ? '"' : '\n');
+        }
+        raw += "tail\"";
+        expected += "tail";
+        for (std::size_t chunk : {std::size_t{1}, std::size_t{31}, raw.size()}) {
+            bool ok = false;
+            INFO("lead " << lead << " chunk " << chunk);
+            CHECK(decode(raw, Kind::string, false, chunk, &ok) == expected);
+            CHECK(ok);
+        }
+    }
+}
