@@ -1,5 +1,13 @@
 #include "core/mapping/attachment_decoder.hpp"
 
+#include <algorithm>
+#include <cstring>
+
+#ifdef __SSE4_2__
+#include <nmmintrin.h>
+#endif
+
+#include "core/byte_scan.hpp"
 #include "core/core_error.hpp"
 
 namespace lsr::core {
@@ -22,6 +30,125 @@ int base64_digit(char c) {
 }
 
 constexpr std::uint32_t kReplacement = 0xFFFD;
+
+// The byte a one-character escape stands for, 0 for \u and invalid escapes.
+char simple_escape(char c) {
+    switch (c) {
+        case '"':
+            return '"';
+        case '\\':
+            return '\\';
+        case '/':
+            return '/';
+        case 'b':
+            return '\b';
+        case 'f':
+            return '\f';
+        case 'n':
+            return '\n';
+        case 'r':
+            return '\r';
+        case 't':
+            return '\t';
+        default:
+            return 0;
+    }
+}
+
+// Bytes that end a plain run inside a JSON string: controls, the quote, the backslash.
+constexpr ByteScan kStringSpecial("\x00\x1f\"\"\\\\", 6, true);
+
+constexpr std::size_t kWindow = 4096;
+
+// From p[i], plain bytes and one-character escapes, decoded into dst (which has room for
+// n - i bytes: the decoded text is never longer). Stops at n, at a quote,
+// a control byte, a \u or an invalid escape, or an escape cut by the chunk's end. Returns
+// the new i; `dst` is advanced.
+std::size_t copy_plain(const char* p, std::size_t i, std::size_t n, char*& dst) {
+    char* d = dst;
+    for (;;) {
+#ifdef __SSE4_2__
+        // 16 bytes at a time: stored whole (the room allows it: i + 16 <= n), kept up to the
+        // first special byte.
+        const __m128i quote = _mm_set1_epi8('"');
+        const __m128i backslash = _mm_set1_epi8('\\');
+        const __m128i control_max = _mm_set1_epi8(0x1f);
+        // Dense escapes (an escaped result has one every few bytes): every one-character
+        // escape of a block is handled from its bit mask, the rest of the block stored again
+        // behind it; the loads stay within n (i + pos + 16 <= i + 32 <= n).
+        while (i + 32 <= n) {
+            const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(d), bytes);
+            auto mask = static_cast<unsigned>(_mm_movemask_epi8(
+                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)),
+                             _mm_cmpeq_epi8(_mm_max_epu8(bytes, control_max), control_max))));
+            std::size_t pos = 0;  // bytes of the block consumed
+            bool stopped = false;
+            while (mask != 0) {
+                const auto j = static_cast<std::size_t>(__builtin_ctz(mask));
+                d += j - pos;  // the plain bytes before it are in place
+                pos = j;
+                if (j == 15 || p[i + j] != '\\') {
+                    stopped = true;
+                    break;
+                }
+                const char plain = simple_escape(p[i + j + 1]);
+                if (plain == 0) {
+                    stopped = true;
+                    break;
+                }
+                *d++ = plain;
+                pos = j + 2;
+                mask &= ~(3u << j);  // the escape and the byte it escaped
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(d),
+                                 _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + pos)));
+            }
+            if (stopped) {
+                i += pos;
+                break;
+            }
+            d += 16 - pos;
+            i += 16;
+        }
+        std::size_t stop = n;
+        while (i + 16 <= n) {
+            const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(d), bytes);
+            const __m128i special =
+                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)),
+                             _mm_cmpeq_epi8(_mm_max_epu8(bytes, control_max), control_max));
+            const int mask = _mm_movemask_epi8(special);
+            if (mask != 0) {
+                const auto at = static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+                d += at;
+                i += at;
+                stop = i;
+                break;
+            }
+            d += 16;
+            i += 16;
+        }
+        if (stop == n) {
+            const std::size_t j = kStringSpecial.find(p, i, n);
+            std::memcpy(d, p + i, j - i);
+            d += j - i;
+            i = j;
+        }
+#else
+        const std::size_t j = kStringSpecial.find(p, i, n);
+        std::memcpy(d, p + i, j - i);
+        d += j - i;
+        i = j;
+#endif
+        if (i + 1 >= n || p[i] != '\\') break;
+        const char plain = simple_escape(p[i + 1]);
+        if (plain == 0) break;
+        *d++ = plain;
+        i += 2;
+    }
+    dst = d;
+    return i;
+}
 
 }  // namespace
 
@@ -64,6 +191,22 @@ std::error_code AttachmentDecoder::feed_string(std::string_view raw, std::string
                 ++i;
                 break;
             case State::in_string: {
+                if (!base64_ && high_surrogate_ == 0) {
+                    // The common case, in bulk: runs of plain bytes and simple escapes, a
+                    // window at a time through a buffer on the stack.
+                    char window[kWindow];
+                    bool progressed = false;
+                    for (;;) {
+                        const std::size_t limit = std::min(raw.size(), i + kWindow);
+                        char* d = window;
+                        const std::size_t next = copy_plain(raw.data(), i, limit, d);
+                        out.append(window, static_cast<std::size_t>(d - window));
+                        progressed = progressed || next > i;
+                        i = next;
+                        if (i < limit || i == raw.size()) break;
+                    }
+                    if (progressed) break;
+                }
                 std::size_t run = i;
                 while (run < raw.size() && raw[run] != '"' && raw[run] != '\\' &&
                        static_cast<unsigned char>(raw[run]) >= 0x20)
@@ -90,41 +233,15 @@ std::error_code AttachmentDecoder::feed_string(std::string_view raw, std::string
                 break;
             }
             case State::escape: {
-                char plain = 0;
-                switch (c) {
-                    case '"':
-                        plain = '"';
-                        break;
-                    case '\\':
-                        plain = '\\';
-                        break;
-                    case '/':
-                        plain = '/';
-                        break;
-                    case 'b':
-                        plain = '\b';
-                        break;
-                    case 'f':
-                        plain = '\f';
-                        break;
-                    case 'n':
-                        plain = '\n';
-                        break;
-                    case 'r':
-                        plain = '\r';
-                        break;
-                    case 't':
-                        plain = '\t';
-                        break;
-                    case 'u':
-                        state_ = State::hex;
-                        hex_digits_ = 0;
-                        hex_value_ = 0;
-                        ++i;
-                        continue;
-                    default:
-                        return CoreError::invalid_escape;
+                if (c == 'u') {
+                    state_ = State::hex;
+                    hex_digits_ = 0;
+                    hex_value_ = 0;
+                    ++i;
+                    continue;
                 }
+                const char plain = simple_escape(c);
+                if (plain == 0) return CoreError::invalid_escape;
                 if (high_surrogate_ != 0) {
                     emit_code_point(kReplacement, out);
                     high_surrogate_ = 0;

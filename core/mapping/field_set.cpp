@@ -134,9 +134,9 @@ bool FieldSet::is_identity_name(std::string_view name) const {
                        [&](const Field& f) { return f.identity() && f.name == name; });
 }
 
-std::string FieldSet::pivot_label(std::string_view key) const {
+std::string_view FieldSet::pivot_label(std::string_view key) const {
     auto it = pivot_labels_.find(key);
-    return it == pivot_labels_.end() ? std::string(key) : it->second;
+    return it == pivot_labels_.end() ? key : std::string_view(it->second);
 }
 
 }  // namespace lsr::core

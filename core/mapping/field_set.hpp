@@ -54,7 +54,7 @@ class FieldSet {
     int group_id_field() const { return group_id_field_; }
     bool is_identity_name(std::string_view name) const;
     // "f" -> "2017-01" from fields.pivots[].data; the key itself when unknown.
-    std::string pivot_label(std::string_view key) const;
+    std::string_view pivot_label(std::string_view key) const;
 
   private:
     void resolve_roles();

@@ -118,7 +118,6 @@ void StandardRowMapper::write_traits(const rapidjson::Value& row, bool wrapped, 
                                      RowResult& result, JsonOut& w) {
     const auto& list = fields_->fields();
     bool first = true;
-    std::string pivot_key;
     w.raw('{');
     for (std::size_t i = 0; i < list.size(); ++i) {
         if (static_cast<int>(i) == fields_->email_field() && !ids.email.empty()) {
@@ -135,8 +134,16 @@ void StandardRowMapper::write_traits(const rapidjson::Value& row, bool wrapped, 
         track_keys_ = true;  // generated keys can collide with anything
         for (const auto& m : cell->GetObject()) {
             const std::string_view pivot = view_of(m.name);
-            pivot_key =
-                keys_[i] + "_" + (pivot == kRowTotal ? std::string("total") : fields_->pivot_label(pivot));
+            std::string& pivot_key =
+                pivot_used_ < pivot_keys_.size() ? pivot_keys_[pivot_used_] : pivot_keys_.emplace_back();
+            ++pivot_used_;
+            pivot_key.assign(keys_[i]);
+            pivot_key += '_';
+            if (pivot == kRowTotal) {
+                pivot_key += "total";
+            } else {
+                pivot_key += fields_->pivot_label(pivot);
+            }
             write_trait(w, pivot_key, cell_value(&m.value, true), list[i].name, result, first);
         }
         track_keys_ = tracked;
@@ -146,13 +153,12 @@ void StandardRowMapper::write_traits(const rapidjson::Value& row, bool wrapped, 
 
 void StandardRowMapper::check_readiness(const Ids& ids, RowResult& result, JsonOut& w) {
     if (!run_.readiness || run_.readiness->empty()) return;
-    std::vector<std::string_view> keys(row_keys_.begin(), row_keys_.end());
     EventFacts facts;
     facts.user_id = !ids.user_id.empty();
     facts.anonymous_id = !ids.anonymous_id.empty();
     facts.email = !ids.email.empty();
     facts.group_id = !ids.group_id.empty();
-    facts.trait_keys = &keys;
+    facts.trait_keys = &row_keys_;
     run_.readiness->evaluate(facts, result.unready);
     run_.readiness->append_integrations(w, result.unready);
 }
@@ -184,6 +190,7 @@ std::error_code StandardRowMapper::map(const rapidjson::Value& row, bool wrapped
         return {};
     }
     row_keys_.clear();
+    pivot_used_ = 0;
     JsonOut w(out.json);
     w.raw("{\"type\":");
     w.string(call_type_name(o.call));

@@ -6,6 +6,7 @@
 // there is no id, context.groupId, and a deterministic messageId.
 #pragma once
 
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,7 +44,12 @@ class StandardRowMapper final : public RowMapper {
     const RunState& run_;
     const FieldSet* fields_ = nullptr;
     std::vector<std::string> keys_;
-    std::vector<std::string> row_keys_;  // keys written in this row, when they must be checked
+    // Keys written in this row, when they must be checked: views of keys_, of literals and of
+    // pivot_keys_, whose first pivot_used_ entries are this row's generated pivot keys (a
+    // deque: its strings never move, and keep their memory from row to row).
+    std::vector<std::string_view> row_keys_;
+    std::deque<std::string> pivot_keys_;
+    std::size_t pivot_used_ = 0;
     bool track_keys_ = false;
     std::string scratch_;
     Ids row_ids_;

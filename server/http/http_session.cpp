@@ -20,6 +20,9 @@ namespace net = boost::asio;
 namespace {
 
 constexpr std::size_t kReadChunk = 64 * 1024;
+// A body bound for a file is read in blocks up to this size: the read buffer grows to it for
+// the body and shrinks back to the header limit after it.
+constexpr std::size_t kBodyReadBytes = 256 * 1024;
 constexpr const char* kStorageRetryAfter = "Retry-After: 30\r\n";  // as a full spool
 constexpr std::string_view kCannotStore =
     "The relay cannot store the request body right now; send it again later.";
@@ -102,6 +105,7 @@ void HttpSession::shed() {
 void HttpSession::do_read_header() {
     if (deps_.draining.load() && !first_request_) return do_close();
     request_.start();
+    header_sized_buffer();
     tcp().expires_never();  // reads are timed by the watchdog, writes set their own deadline
     const auto& l = deps_.limits;
     if (first_request_) {
@@ -116,13 +120,17 @@ void HttpSession::do_read_header() {
 }
 
 void HttpSession::read_more() {
-    const std::size_t room = buffer_.max_size() - buffer_.size();
-    if (room == 0) {  // a header block, chunk line or trailer block larger than the buffer
+    const std::size_t room = buffer_.size() < buffer_.max_size() ? buffer_.max_size() - buffer_.size() : 0;
+    // What the parser left unconsumed is a partial header block, chunk line or trailer block:
+    // it may not grow past the header limit, whatever the buffer's size in the body phase.
+    const bool too_long =
+        room == 0 || (phase_ == Phase::body && buffer_.size() >= deps_.limits.max_header_bytes);
+    if (too_long) {
         stop_receive_watch();
         return fail_request(431, "Request headers, chunk extensions or trailers are larger than the limit.",
                             true);
     }
-    auto space = buffer_.prepare(std::min(room, kReadChunk));
+    auto space = buffer_.prepare(std::min(room, phase_ == Phase::body ? kBodyReadBytes : kReadChunk));
     with_stream([&](auto& s) {
         s.async_read_some(space, beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
     });
@@ -162,6 +170,7 @@ void HttpSession::advance() {
         request_.feed(buffer_, ec);
         if (ec == beast::http::error::need_more) return read_more();
         stop_receive_watch();
+        header_sized_buffer();
         return on_body(ec);
     }
 }
@@ -253,14 +262,16 @@ void HttpSession::start_body() {
     const auto& l = deps_.limits;
     const bool to_file = match_.route->body == BodyKind::large_file;
     beast::error_code ec;
-    if (to_file) temp_file_ = make_temp_file(ec);
-    if (!ec) request_.begin_body(to_file ? l.max_body_bytes : l.max_small_body_bytes, temp_file_, ec);
+    int fd = -1;
+    if (to_file) temp_file_ = make_temp_file(fd, ec);
+    if (!ec) request_.begin_body(to_file ? l.max_body_bytes : l.max_small_body_bytes, fd, ec);
     if (ec) {
         deps_.log.error("cannot create a temp file for a request body",
                         {{"dir", deps_.temp_dir}, {"error", ec.message()}});
         return fail_request(503, kCannotStore, true, kStorageRetryAfter);
     }
     phase_ = Phase::body;
+    if (to_file) buffer_.max_size(std::max<std::size_t>(kBodyReadBytes, buffer_.max_size()));
     arm_receive(std::chrono::milliseconds(l.read_body_timeout_ms));
     advance();  // part of the body may have come with the headers
 }
@@ -313,16 +324,25 @@ void HttpSession::do_close() {
     tcp().close();
 }
 
-std::string HttpSession::make_temp_file(beast::error_code& ec) {
+// mkstemp creates the file with mode 0600 and O_EXCL; its descriptor is the one the body is
+// written through.
+std::string HttpSession::make_temp_file(int& fd, beast::error_code& ec) {
     std::string tmpl = deps_.temp_dir + "/body-XXXXXX";
-    const int fd = ::mkstemp(tmpl.data());
+    fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
     if (fd < 0) {
         ec.assign(errno, boost::system::generic_category());
         return {};
     }
-    ::fchmod(fd, 0600);
-    ::close(fd);
     return tmpl;
+}
+
+// After a body: the buffer is bounded by the header limit again (what it holds beyond that,
+// a pipelined next request, stays), and the body's block is given back.
+void HttpSession::header_sized_buffer() {
+    const std::size_t limit = std::max<std::size_t>(deps_.limits.max_header_bytes, 1024);
+    if (buffer_.max_size() == limit) return;
+    buffer_.max_size(limit);
+    buffer_.shrink_to_fit();
 }
 
 }  // namespace lsr::server

@@ -111,7 +111,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     void finish_answer();
     void linger_close();
     void do_close();
-    std::string make_temp_file(boost::beast::error_code& ec);
+    std::string make_temp_file(int& fd, boost::beast::error_code& ec);
+    void header_sized_buffer();
     void watch_client();
     void on_watch(boost::beast::error_code ec, std::size_t n);
     void raise_interrupt(Interruption why);

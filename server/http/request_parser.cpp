@@ -1,5 +1,9 @@
 #include "server/http/request_parser.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+
 namespace lsr::server {
 
 namespace beast = boost::beast;
@@ -23,6 +27,10 @@ RequestParser::RequestParser(std::uint32_t max_header_bytes) : max_header_bytes_
     };
 }
 
+RequestParser::~RequestParser() {
+    close_fd();
+}
+
 void RequestParser::start() {
     reset();
     header_parser_.emplace();
@@ -34,6 +42,10 @@ void RequestParser::reset() {
     header_parser_.reset();
     small_parser_.reset();
     file_parser_.reset();
+    close_fd();
+    staging_.reset();
+    staged_ = 0;
+    file_bytes_ = 0;
     header_bytes_ = 0;
     header_field_bytes_ = 0;
 }
@@ -72,10 +84,66 @@ void RequestParser::feed(beast::flat_buffer& buffer, beast::error_code& ec) {
         return;
     }
     if (file_parser_)
-        put(*file_parser_, false, buffer, ec);
+        put_file(buffer, ec);
     else
         put(*small_parser_, false, buffer, ec);
     if (!ec && header_bytes_ + trailer_bytes() > max_header_bytes_) ec = http::error::header_limit;
+}
+
+// The body goes into the staging block; a full block (need_buffer) and the end of the body
+// are written out. A write error is a system error code (not an http one): the caller
+// tells it from a malformed request by its category.
+void RequestParser::put_file(beast::flat_buffer& buffer, beast::error_code& ec) {
+    auto& p = *file_parser_;
+    for (;;) {
+        if (staged_ == kFileBlockBytes && !flush(ec)) return;
+        if (buffer.size() == 0) {
+            ec = http::error::need_more;
+            return;
+        }
+        auto& body = p.get().body();
+        body.data = staging_.get() + staged_;
+        body.size = kFileBlockBytes - staged_;
+        body.more = true;
+        const auto used = p.put(buffer.data(), ec);
+        buffer.consume(used);
+        staged_ = kFileBlockBytes - body.size;
+        if (ec == http::error::need_buffer) {
+            ec = {};
+            if (!flush(ec)) return;
+            continue;
+        }
+        if (ec) return;
+        if (p.is_done()) {
+            flush(ec);
+            return;
+        }
+        if (used == 0) {
+            ec = http::error::need_more;
+            return;
+        }
+    }
+}
+
+bool RequestParser::flush(beast::error_code& ec) {
+    std::size_t off = 0;
+    while (off < staged_) {
+        const ssize_t n = ::write(fd_, staging_.get() + off, staged_ - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            ec.assign(n < 0 ? errno : ENOSPC, boost::system::generic_category());
+            return false;
+        }
+        off += static_cast<std::size_t>(n);
+    }
+    file_bytes_ += staged_;
+    staged_ = 0;
+    return true;
+}
+
+void RequestParser::close_fd() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
 }
 
 // The parser merges trailers into the message's fields.
@@ -84,10 +152,15 @@ std::uint64_t RequestParser::trailer_bytes() const {
     return all > header_field_bytes_ ? all - header_field_bytes_ : 0;
 }
 
-void RequestParser::begin_body(std::uint64_t limit, const std::string& file, beast::error_code& ec) {
-    if (!file.empty()) {
+void RequestParser::begin_body(std::uint64_t limit, int file_fd, beast::error_code& ec) {
+    ec = {};
+    if (file_fd >= 0) {
+        close_fd();
+        fd_ = file_fd;
+        staged_ = 0;
+        file_bytes_ = 0;
+        if (!staging_) staging_ = std::make_unique_for_overwrite<char[]>(kFileBlockBytes);
         file_parser_.emplace(std::move(*header_parser_));
-        file_parser_->get().body().open(file.c_str(), beast::file_mode::write, ec);
         file_parser_->body_limit(limit);
         file_parser_->eager(true);
         file_parser_->on_chunk_header(on_chunk_);
@@ -107,9 +180,10 @@ std::string RequestParser::take_body() {
 }
 
 std::uint64_t RequestParser::close_file() {
-    const std::uint64_t size = file_parser_->get().body().size();
-    file_parser_->get().body().close();
+    const std::uint64_t size = file_bytes_;
+    close_fd();
     file_parser_.reset();
+    staging_.reset();
     return size;
 }
 

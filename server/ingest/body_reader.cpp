@@ -23,8 +23,9 @@ BodyReader::BodyReader(const core::MapperOptions& options, Origin origin, core::
       stopped_(std::move(stopped)),
       interrupted_(std::move(interrupted)) {}
 
+// What was read is mapped, even after an interruption (which only stops the reading).
 void BodyReader::consume(std::string_view data) {
-    if (stopped() || interrupted_()) return;
+    if (stopped()) return;
     if (!mapper_) {
         head_.append(data);
         if (head_.size() < core::kFormatSniffBytes) return;

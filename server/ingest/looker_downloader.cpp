@@ -1,9 +1,9 @@
 #include "server/ingest/looker_downloader.hpp"
 
 #include <algorithm>
-#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
@@ -45,7 +45,6 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
     beast::flat_buffer buffer;
     std::optional<beast::http::response_parser<beast::http::buffer_body>> parser;
     beast::http::request<beast::http::empty_body> request;
-    std::array<char, 64 * 1024> chunk{};
     Url url;
     ChunkHandler on_chunk;
     DoneHandler on_done;
@@ -73,6 +72,7 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         outcome.ok = ok;
         if (!ok) outcome.error = std::move(error);
         beast::error_code ignored;
+        flush_timer.cancel();
         stream.cancel();
         if (stream.has_stream()) lowest().socket().close(ignored);
         auto done = std::move(on_done);
@@ -201,40 +201,107 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
         run();
     }
 
-    // Fills the chunk with what has arrived and hands it over: it keeps reading only while
-    // more bytes are already waiting, so a slow result is handed over (and mapped) as it
-    // comes, and a cancel loses nothing that was already received.
+    // The body: the parser is driven here, over reads of kReadBytes into `buffer`, so the
+    // read size is ours (Beast's read_some would size each read by the buffer's spare room)
+    // and no ioctl probes the socket. The parsed bytes fill `chunk`, which is handed over when
+    // it is full, when the body ends, or kHandOverAfter after its first byte came: a fast
+    // result goes in whole chunks, a slow one is mapped as it comes. While the consumer maps
+    // a chunk, the next read fills `buffer`. The stream's expiry was set once, for the whole
+    // download (its deadline).
+    static constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
+    static constexpr std::size_t kReadBytes = 256 * 1024;
+    static constexpr std::size_t kMaxPending = 64 * 1024;  // an unparsed chunk line or trailer block
+    static constexpr std::chrono::milliseconds kHandOverAfter{20};
+
+    // The chunk is free again (the start, or the consumer resumed).
     void read_body() {
-        if (cancelled) return finish(false, "The download from Looker was cancelled.");
-        if (parser->is_done()) return finish(true, {});
+        handed_over = false;
         filled = 0;
-        read_more();
+        if (cut) return fail("reading the result from Looker", cut);
+        if (cancelled) return finish(false, "The download from Looker was cancelled.");
+        if (parser->is_done() && buffer.size() == 0) return finish(true, {});
+        if (!chunk) chunk = std::make_unique_for_overwrite<char[]>(kChunkBytes);
+        // `buffer` belongs to an outstanding read until it completes (which pumps).
+        if (!reading) pump();
+    }
+
+    // Parses what `buffer` holds into the chunk; hands it over or reads on.
+    void pump() {
+        beast::error_code ec;
+        while (buffer.size() > 0 && filled < kChunkBytes && !parser->is_done()) {
+            auto& body = parser->get().body();
+            body.data = chunk.get() + filled;
+            body.size = kChunkBytes - filled;
+            const auto used = parser->put(buffer.data(), ec);
+            buffer.consume(used);
+            filled = kChunkBytes - body.size;
+            if (ec == beast::http::error::need_buffer || ec == beast::http::error::need_more) ec = {};
+            if (ec) return fail("reading the result from Looker", ec);
+            if (used == 0) break;
+        }
+        if (eof && buffer.size() == 0 && !parser->is_done()) {
+            parser->put_eof(ec);  // a body that runs to the end of the connection ends here
+            if (ec) cut = ec;
+        }
+        if (!parser->is_done() && filled < kChunkBytes && buffer.size() >= kMaxPending)
+            return fail("reading the result from Looker", beast::http::error::header_limit);
+        if (filled == kChunkBytes || parser->is_done() || cut) return hand_over();
+        if (filled > 0 && !flush_armed) {
+            flush_armed = true;
+            flush_timer.expires_after(kHandOverAfter);
+            flush_timer.async_wait(
+                [self = shared_from_this(), gen = ++flush_generation](const beast::error_code& tec) {
+                    if (tec || self->finished || !self->flush_armed || gen != self->flush_generation) return;
+                    self->flush_armed = false;
+                    self->hand_over();
+                });
+        }
+        if (!reading) read_more();
+    }
+
+    void hand_over() {
+        if (flush_armed) {
+            flush_armed = false;
+            flush_timer.cancel();
+        }
+        if (filled == 0) {
+            if (cut) return fail("reading the result from Looker", cut);
+            return finish(true, {});  // the body ended on a chunk boundary
+        }
+        handed_over = true;
+        outcome.bytes += filled;
+        deliver(filled);
+        // The next bytes arrive while the consumer maps these.
+        if (!finished && !reading && !cut && !eof && !parser->is_done() && buffer.size() < kReadBytes)
+            read_more();
     }
 
     void read_more() {
-        auto& body = parser->get().body();
-        body.data = chunk.data() + filled;
-        body.size = chunk.size() - filled;
-        arm(std::chrono::milliseconds(cfg.timeout_ms));
+        reading = true;
         auto self = shared_from_this();
         with_stream([&](auto& s) {
-            beast::http::async_read_some(s, buffer, *parser, [self](beast::error_code ec, std::size_t) {
+            s.async_read_some(buffer.prepare(kReadBytes), [self](beast::error_code ec, std::size_t n) {
+                self->reading = false;
                 if (self->finished) return;
-                if (ec == beast::http::error::need_buffer) ec = {};
-                if (ec) return self->fail("reading the result from Looker", ec);
-                self->filled = self->chunk.size() - self->parser->get().body().size;
-                if (!self->parser->is_done() && self->filled < self->chunk.size() && !self->cancelled) {
-                    beast::error_code aec;
-                    const auto waiting = self->lowest().socket().available(aec);
-                    if (self->filled == 0 || (!aec && waiting > 0)) return self->read_more();
-                }
-                if (self->filled == 0) return self->read_body();
-                self->outcome.bytes += self->filled;
-                self->deliver(self->filled);
+                self->buffer.commit(n);
+                if (ec == asio::error::eof)
+                    self->eof = true;
+                else if (ec)
+                    self->cut = ec;             // what was received is handed over first
+                if (self->handed_over) return;  // read_body goes on when the consumer resumes
+                self->pump();
             });
         });
     }
-    std::size_t filled = 0;  // bytes of `chunk` read so far
+    std::unique_ptr<char[]> chunk;  // kChunkBytes, for the body
+    std::size_t filled = 0;         // bytes of `chunk` parsed so far
+    bool handed_over = false;       // the consumer holds the chunk until it resumes
+    bool reading = false;           // a read is outstanding
+    bool eof = false;               // the connection's end was read
+    beast::error_code cut;          // a read failed or was cancelled
+    asio::steady_timer flush_timer{strand};
+    bool flush_armed = false;
+    std::uint64_t flush_generation = 0;
 
     void deliver(std::size_t n) {
         auto self = shared_from_this();
@@ -248,7 +315,7 @@ struct LookerDownloader::Impl : std::enable_shared_from_this<LookerDownloader::I
                 });
             });
         };
-        on_chunk(std::string_view(chunk.data(), n), std::move(resume));
+        on_chunk(std::string_view(chunk.get(), n), std::move(resume));
     }
 };
 

@@ -2,8 +2,9 @@
 // only to hosts on hub.download.allowed_hosts (core::DownloadUrl, which checks every
 // redirect target too), over HTTPS with certificate and host-name
 // verification and SNI, or plain HTTP to a loopback host when allow_loopback_http is set.
-// The body is handed over chunk by chunk; the next read starts only when the consumer calls
-// the resume function it got with the chunk (back-pressure). A non-200 answer fails with the
+// The body is handed over chunk by chunk (up to 1 MiB); while the consumer holds a chunk at
+// most one more read (256 KiB) goes on, and nothing more is parsed until it calls the resume
+// function it got with the chunk (back-pressure). A non-200 answer fails with the
 // hub's text without reading its body. Connect, header and body phases are all bounded.
 #pragma once
 

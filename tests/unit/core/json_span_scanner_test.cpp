@@ -73,3 +73,31 @@ TEST_CASE("span scanner: structural errors", "[scanner]") {
         CHECK(ec);
     }
 }
+
+TEST_CASE("span scanner: long streamed strings with backslash runs end at their closing quote", "[scanner]") {
+    // Runs of 0 to 5 backslashes before quotes and letters, at every offset within the
+    // scanner's 16-byte blocks: an even run leaves the quote unescaped, an odd one escapes it.
+    std::string text;
+    for (int k = 0; k < 400; ++k) {
+        text.append(static_cast<std::size_t>(k % 7), 'a');
+        const int run = k % 6;
+        if (run % 2 == 1) {
+            text.append(static_cast<std::size_t>(run), '\\');
+            text += '"';  // escaped
+        } else {
+            text.append(static_cast<std::size_t>(run), '\\');
+            text += run == 0 ? 'z' : 'n';  // an even run is plain backslashes; then a letter
+        }
+    }
+    const std::string blob = "\"" + text + "\"";
+    const std::string doc = "{\"blob\":" + blob + ",\"rows\":[\"after\"]}";
+    for (std::size_t chunk : {std::size_t{1}, std::size_t{5}, std::size_t{16}, std::size_t{17},
+                              std::size_t{33}, std::size_t{100}, doc.size()}) {
+        std::error_code ec;
+        const Recorder r = scan(doc, chunk, ec);
+        INFO("chunk " << chunk);
+        REQUIRE_FALSE(ec);
+        CHECK(r.blob == blob);
+        CHECK(r.rows == std::vector<std::string>{"\"after\""});
+    }
+}

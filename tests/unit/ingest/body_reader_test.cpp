@@ -124,3 +124,16 @@ TEST_CASE("BodyReader halts on the mapper's refusal and keeps its text", "[body_
     CHECK(reader.error_message() ==
           "Query requires a field tagged email or user_id or segment_anonymous_id.");
 }
+
+TEST_CASE("BodyReader maps a download chunk read before an interruption", "[body_reader]") {
+    // The downloader hands over what it received before it stopped; the interruption stops
+    // the reading, not the mapping of what was read.
+    BodyReader::Origin origin;
+    origin.action_api = false;
+    Sink sink;
+    BodyReader reader(
+        options(), origin, sink, [] { return false; }, [] { return true; });
+    reader.consume("[{\"id\":1},{\"id\":2},{\"id\":3},");
+    reader.end_of_data(false);
+    CHECK(sink.events.size() == 3);
+}

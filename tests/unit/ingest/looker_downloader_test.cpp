@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -159,7 +160,7 @@ TEST_CASE("LookerDownloader checks the URL against the allowlist and scheme", "[
 }
 
 TEST_CASE("LookerDownloader streams a 200 body in chunks", "[looker_downloader]") {
-    std::string body(300 * 1024, 'x');
+    std::string body(2500 * 1024, 'x');  // more than two of the downloader's 1 MiB chunks
     for (std::size_t i = 0; i < body.size(); i += 7) body[i] = static_cast<char>('a' + i % 26);
     OneShotServer server("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
                          body);
@@ -169,7 +170,7 @@ TEST_CASE("LookerDownloader streams a 200 body in chunks", "[looker_downloader]"
     CHECK(r.outcome.status == 200);
     CHECK(r.outcome.bytes == body.size());
     CHECK(r.body == body);
-    CHECK(r.chunks >= 2);
+    CHECK(r.chunks >= 3);
     CHECK(server.request_line().rfind("GET /dl/once?k=1 HTTP/1.1", 0) == 0);
 }
 
@@ -380,4 +381,35 @@ TEST_CASE("LookerDownloader is cancelled from another thread while several threa
     io.stop();
     t1.join();
     t2.join();
+}
+
+TEST_CASE("LookerDownloader hands a fast result over in large chunks, not per read", "[looker_downloader]") {
+    // 4 MiB sent at once, chunked on the wire in 16 KiB pieces as a streaming server would.
+    std::string body;
+    std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; body.size() < (4u << 20); ++i) {
+        const std::string piece(16 * 1024, static_cast<char>('a' + i % 26));
+        body += piece;
+        char line[16];
+        std::snprintf(line, sizeof line, "%zx\r\n", piece.size());
+        wire += line + piece + "\r\n";
+    }
+    wire += "0\r\n\r\n";
+    OneShotServer server(wire);
+    auto r = download(loopback_cfg(), server.url("/fast"));
+    INFO(r.outcome.error);
+    CHECK(r.outcome.ok);
+    CHECK(r.body == body);
+    CHECK(r.outcome.bytes == body.size());
+    // 1 MiB chunks (a slow moment may cut one short): far fewer than one per 64 KiB read.
+    CHECK(r.chunks >= 4);
+    CHECK(r.chunks <= 12);
+}
+
+TEST_CASE("LookerDownloader hands over what was received before a truncated end", "[looker_downloader]") {
+    OneShotServer server("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly a part");
+    auto r = download(loopback_cfg(), server.url("/t"));
+    CHECK_FALSE(r.outcome.ok);
+    CHECK(r.body == "only a part");
+    CHECK(r.outcome.bytes == 11);
 }
