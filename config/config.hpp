@@ -46,9 +46,9 @@ struct ServerConfig {
     std::string admin_host = "127.0.0.1";
     std::uint16_t admin_port = 8081;
     std::uint32_t admin_max_connections = 64;
-    std::uint32_t io_threads = 2;
-    std::uint32_t worker_threads = 2;             // parsing and mapping of execute payloads
-    std::uint32_t drain_grace_ms = 20'000;        // SIGTERM: time for in-flight requests
+    std::uint32_t io_threads = 1;           // one: no wake-ups between io threads (see relay.example.yaml)
+    std::uint32_t worker_threads = 2;       // parsing and mapping of execute payloads
+    std::uint32_t drain_grace_ms = 20'000;  // SIGTERM: time for in-flight requests
     std::uint32_t execute_keepalive_ms = 30'000;  // newline cadence on long executes
     std::string temp_dir;                         // request bodies; default <spool dir>/tmp
     ListenerLimits limits;
