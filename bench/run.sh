@@ -9,10 +9,11 @@
 #
 #   bench/run.sh [--quick]        (--quick: 100,000 rows instead of 1,000,000)
 #
-# Uses build/ (BUILD_DIR=... for another), configured like the README's build command if it
-# does not exist yet. Needs strace for the system call counts.
+# Installs what it needs (scripts/install-deps.sh, strace included), then uses build/
+# (BUILD_DIR=... for another), configured like the README's build command if it does not exist.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
 rows=1000000
 if [ "${1:-}" = "--quick" ]; then
   rows=100000

@@ -17,9 +17,10 @@ packages=(
   python3
   openssl
 )
-# Optional tools used by the test command (fuzzing, sanitizer runtimes, formatting).
+# Optional tools used by the test command (fuzzing, sanitizer runtimes, formatting) and by
+# bench/run.sh (strace counts the relay's system calls).
 if [ "${RELAY_WITH_DEV_TOOLS:-1}" = "1" ]; then
-  packages+=(clang libclang-rt-dev clang-format)
+  packages+=(clang libclang-rt-dev clang-format strace)
 fi
 
 missing=()
