@@ -1,6 +1,8 @@
 #include "core/delivery/stored_body.hpp"
 
 #include <libdeflate.h>
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
 
 #include <cstdio>
 #include <memory>
@@ -105,6 +107,35 @@ bool StoredBody::decode(std::string_view stored, std::string& events, std::strin
         return false;
     }
     events.resize(events.size() - kTail.size());
+    return true;
+}
+
+bool StoredBody::intact(std::string_view stored, std::string& error) {
+    std::string events;
+    if (!decode(stored, events, error)) return false;
+    if (events.empty()) {
+        error = "empty batch body";
+        return false;
+    }
+    // The events joined by ",\n" are the elements of a JSON array.
+    std::string array;
+    array.reserve(events.size() + 2);
+    array += '[';
+    array += events;
+    array += ']';
+    rapidjson::Document doc;
+    doc.Parse(array.data(), array.size());
+    if (doc.HasParseError()) {
+        error = std::string("batch body is not JSON: ") + rapidjson::GetParseError_En(doc.GetParseError()) +
+                " at byte " + std::to_string(doc.GetErrorOffset() > 0 ? doc.GetErrorOffset() - 1 : 0);
+        return false;
+    }
+    for (const auto& event : doc.GetArray()) {
+        if (!event.IsObject()) {
+            error = "batch body holds an element that is not an event object";
+            return false;
+        }
+    }
     return true;
 }
 

@@ -42,6 +42,10 @@ class StoredBody {
     // The events of a stored body (inflated and checked against the stored size and CRC when
     // compressed). False with `error` on any damage.
     static bool decode(std::string_view stored, std::string& events, std::string& error);
+    // Whether a stored body can be sent as it is: a compressed one inflates and matches its
+    // size and CRC; a plain one is events that are each a whole JSON object. For bodies read
+    // from a damaged file (salvage), where a row can come back with a zero-filled tail.
+    static bool intact(std::string_view stored, std::string& error);
     // The compressed form's header (marker, sizes) for a plain text of `plain_bytes`.
     static void put_header(char* out, std::uint32_t plain_bytes, std::uint32_t crc);
     static std::uint32_t crc32(std::string_view bytes, std::uint32_t crc = 0);

@@ -32,7 +32,8 @@ DeliveryDispatcher::Impl::Impl(asio::io_context& io_ctx, const config::SegmentCo
       worker(strand, logger),
       settle_retrier(strand),
       poll_timer(strand),
-      clock(wall_clock) {}
+      clock(wall_clock),
+      delivered_timer(strand) {}
 
 void DeliveryDispatcher::Impl::log_exception(const char* where, const char* what) noexcept {
     try {
@@ -55,13 +56,15 @@ void DeliveryDispatcher::Impl::begin_stop(std::function<void()> done) {
         q->timer.cancel();
     }
     settle_retrier.cancel_all();  // their batches stay in the spool: sent again after a restart
+    delivered_timer.cancel();     // delivered batches waiting for a group are written now
+    if (!delivered_writing && !delivered_waiting.empty()) write_delivered();
     log.info("delivery stopping", {{"in_flight", static_cast<std::int64_t>(in_flight)}});
     refresh_status();
     check_stopped();
 }
 
 void DeliveryDispatcher::Impl::check_stopped() {
-    if (!stopping || in_flight != 0 || worker.pending() != 0 || !stop_done) {
+    if (!stopping || in_flight != 0 || worker.pending() != 0 || !released_early.empty() || !stop_done) {
         return;
     }
     auto done = std::exchange(stop_done, nullptr);

@@ -4,6 +4,7 @@
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #endif
 
+#include <chrono>
 #include <exception>
 #include <string>
 #include <utility>
@@ -176,7 +177,30 @@ void DeliveryDispatcher::Impl::settled(const std::shared_ptr<SpoolBatch>& b, con
 // a group that fails is written again on its own (settle_later), as any failed settle.
 void DeliveryDispatcher::Impl::settle_delivered(const std::shared_ptr<SpoolBatch>& b, SettleDone done) {
     delivered_waiting.push_back(DeliveredSettle{b, std::move(done)});
-    if (!delivered_writing) write_delivered();
+    if (released_early.size() < kDeliveredGroupMax && released_early.insert(b->id).second) {
+        Queue& q = queue(b->write_key);
+        q.state.on_settled();
+        --in_flight;
+        pump(b->write_key);
+    }
+    if (delivered_writing) return;
+    if (stopping || delivered_waiting.size() >= kDeliveredGroupMax) {
+        delivered_timer.cancel();
+        return write_delivered();
+    }
+    arm_delivered_write();
+}
+
+void DeliveryDispatcher::Impl::arm_delivered_write() {
+    if (delivered_timer_armed) return;
+    delivered_timer_armed = true;
+    delivered_timer.expires_after(std::chrono::milliseconds(kDeliveredGroupWaitMs));
+    delivered_timer.async_wait([self = shared_from_this()](const boost::system::error_code&) {
+        self->delivered_timer_armed = false;
+        self->guard("settle", [&] {
+            if (!self->delivered_writing && !self->delivered_waiting.empty()) self->write_delivered();
+        });
+    });
 }
 
 void DeliveryDispatcher::Impl::write_delivered() {
@@ -211,7 +235,10 @@ void DeliveryDispatcher::Impl::write_delivered() {
                 self->guard("settle",
                             [&] { self->settled(g.batch, "mark_delivered", one, g.done, 0, result); });
             }
-            if (!self->delivered_waiting.empty()) self->write_delivered();
+            if (self->delivered_waiting.empty()) return;
+            if (self->stopping || self->delivered_waiting.size() >= kDeliveredGroupMax)
+                return self->write_delivered();
+            self->arm_delivered_write();
         });
 }
 
@@ -295,10 +322,12 @@ void DeliveryDispatcher::Impl::notify_settled(const SpoolBatch& b, BatchFate fat
 
 void DeliveryDispatcher::Impl::after_settle(Queue& q, std::int64_t batch_id) {
     owned.erase(batch_id);
-    q.state.on_settled();
-    --in_flight;
-    const std::string key = q.state.write_key();
-    pump(key);
+    if (released_early.erase(batch_id) == 0) {  // its slot is still taken: give it back
+        q.state.on_settled();
+        --in_flight;
+        const std::string key = q.state.write_key();
+        pump(key);
+    }
     refresh_status();
 }
 

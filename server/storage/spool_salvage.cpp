@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <initializer_list>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/delivery/stored_body.hpp"
 #include "server/storage/spool.hpp"
 #include "server/storage/sqlite_statement.hpp"
 
@@ -123,6 +125,22 @@ std::int64_t highest_id(sqlite3* db, const char* table) {
     return best;
 }
 
+// The ids in (after, up_to] that the table's indexes name, as far as they can be read.
+std::set<std::int64_t> indexed_ids(sqlite3* db, const char* table, std::int64_t after, std::int64_t up_to) {
+    std::set<std::int64_t> ids;
+    if (std::string_view(table) != "batches") return ids;
+    for (const char* index : {"batches_age", "batches_due"}) {
+        SqliteStatement q;
+        const std::string sql =
+            cat({"SELECT id FROM batches INDEXED BY ", index, " WHERE id > ?1 AND id <= ?2"});
+        if (q.prepare(db, sql) != SQLITE_OK) continue;
+        q.bind_int64(1, after);
+        q.bind_int64(2, up_to);
+        while (q.step() == SQLITE_ROW) ids.insert(q.column_int64(0));
+    }
+    return ids;
+}
+
 // Reads every row of one table: first in order, and after an error by probing each id up
 // to the highest known one. `take` gets a row's statement; returns false to stop (the
 // destination refused).
@@ -138,11 +156,24 @@ void read_rows(sqlite3* db, const char* table, const std::string& columns, Salva
         return;
     }
     std::int64_t last = 0;
+    std::set<std::int64_t> seen;
     scan.bind_int64(1, 0);
     int rc;
     while ((rc = scan.step()) == SQLITE_ROW) {
         last = scan.column_int64(0);
+        seen.insert(last);
         if (!take(scan)) return;
+    }
+    // A damaged leaf can also read as empty: its rows are skipped without an error. The ids
+    // an index names up to `last` and the scan did not give are counted as lost.
+    std::size_t skipped = 0;
+    for (const std::int64_t id : indexed_ids(db, table, 0, last))
+        if (!seen.contains(id)) ++skipped;
+    if (skipped != 0) {
+        report.complete = false;
+        report.unreadable += skipped;
+        report.notes +=
+            cat({table, ": ", std::to_string(skipped), " id(s) named by an index could not be read; "});
     }
     if (rc == SQLITE_DONE) return;
     report.complete = false;
@@ -156,6 +187,10 @@ void read_rows(sqlite3* db, const char* table, const std::string& columns, Salva
         return;
     }
     const std::int64_t end = high - last > kMaxProbe ? last + kMaxProbe : high;
+    // An id the table does not give back was delivered before the damage, unless an index
+    // still names it: then its row was lost (a page past the end of a truncated file reads
+    // as empty, not as an error).
+    const std::set<std::int64_t> indexed = indexed_ids(db, table, last, end);
     std::size_t failed = 0;
     for (std::int64_t id = last + 1; id <= end; ++id) {
         StatementReset reset(one);
@@ -163,7 +198,7 @@ void read_rows(sqlite3* db, const char* table, const std::string& columns, Salva
         const int step = one.step();
         if (step == SQLITE_ROW) {
             if (!take(one)) return;
-        } else if (step != SQLITE_DONE) {
+        } else if (step != SQLITE_DONE || indexed.contains(id)) {
             ++failed;
         }
     }
@@ -189,6 +224,7 @@ SalvageReport SpoolSalvage::run(const std::string& from, Spool& to) {
 
     std::vector<NewBatch> group;
     bool stopped = false;
+    std::size_t damaged = 0;
     auto flush = [&]() {
         if (group.empty()) return true;
         if (auto e = to.append(group, nullptr)) {
@@ -214,10 +250,22 @@ SalvageReport SpoolSalvage::run(const std::string& from, Spool& to) {
                       ++report.unreadable;
                       return true;
                   }
+                  // A row of a damaged file can come back with a zero-filled tail (a page past
+                  // the end of a truncated file reads as zeros): such a body is left out, never
+                  // sent.
+                  if (std::string why; !core::StoredBody::intact(b.body, why)) {
+                      ++report.unreadable;
+                      ++damaged;
+                      return true;
+                  }
                   group.push_back(std::move(b));
                   return group.size() < kGroupBatches || flush();
               });
     if (!stopped) flush();
+    if (damaged != 0) {
+        report.complete = false;
+        report.notes += cat({"batches: ", std::to_string(damaged), " left out, their body damaged; "});
+    }
     if (stopped) {
         report.complete = false;
         return report;

@@ -207,3 +207,32 @@ TEST_CASE("salvage stops when the destination is full, keeping what it copied", 
     CHECK(report.batches % 16 == 0);                  // whole groups only
     CHECK(fresh->stats().batches == report.batches);  // what it reports is what it copied
 }
+
+TEST_CASE("salvage leaves out a batch whose body is damaged and counts it", "[spool][salvage]") {
+    // As a row read from a truncated file: its header is fine, its body ends in zeros.
+    TempDir tmp;
+    const std::string old_path = tmp.file("old.db");
+    std::vector<NewBatch> originals;
+    for (int i = 0; i < 3; ++i) originals.push_back(batch("wk", 4, 100 + i));
+    std::vector<std::int64_t> ids;
+    {
+        auto old_spool = open_ok(config_for(old_path));
+        ids = append_ok(*old_spool, originals);
+    }
+    exec_on(old_path,
+            "UPDATE batches SET body = CAST(substr(body, 1, length(body) - 8) || zeroblob(8) AS BLOB) "
+            "WHERE id = " +
+                std::to_string(ids[1]));
+    auto fresh = open_ok(config_for(tmp.file("new.db")));
+    const auto report = SpoolSalvage::run(old_path, *fresh);
+    INFO(report.error << report.notes);
+    CHECK(report.error.empty());
+    CHECK_FALSE(report.complete);
+    CHECK(report.batches == 2);
+    CHECK(report.unreadable == 1);
+    CHECK(report.notes.find("1 left out, their body damaged") != std::string::npos);
+    auto leased = fresh->lease_due("wk", now_ms(), 10);
+    REQUIRE(leased.size() == 2);
+    CHECK(leased[0].body == originals[0].body);
+    CHECK(leased[1].body == originals[2].body);
+}

@@ -4,6 +4,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
 
@@ -184,4 +185,37 @@ TEST_CASE("GzipEnvelope: a damaged stored stream fails the receiver's gzip check
     GzipEnvelope::assemble(BatchEnvelope::prefix("T", "k"), v, wire);
     std::string plain;
     CHECK_FALSE(zlib_gunzip(wire, plain));
+}
+
+TEST_CASE("StoredBody: intact tells a sendable body from one with a damaged tail", "[stored_body]") {
+    std::string why;
+    const std::string plain =
+        "{\"type\":\"identify\",\"userId\":\"u1\"},\n{\"type\":\"identify\",\"userId\":\"u2\"}";
+    CHECK(StoredBody::intact(plain, why));
+    // A row read past the end of a truncated file: its last bytes come back as zeros.
+    std::string zero_tail = plain;
+    std::fill(zero_tail.end() - 12, zero_tail.end(), '\0');
+    CHECK_FALSE(StoredBody::intact(zero_tail, why));
+    CHECK(why.find("not JSON") != std::string::npos);
+    CHECK_FALSE(StoredBody::intact("{\"a\":1},\n2", why));
+    CHECK(why.find("not an event object") != std::string::npos);
+    CHECK_FALSE(StoredBody::intact("", why));
+
+    std::string events = plain;
+    std::string stored;
+    BodyCompressor compressor(1);
+    if (compressor.store(events, stored)) {  // tiny bodies may not shrink: then it stays plain
+        CHECK(StoredBody::intact(stored, why));
+        stored[stored.size() - 1] = static_cast<char>(stored.back() ^ 0x21);
+        CHECK_FALSE(StoredBody::intact(stored, why));
+    }
+    std::string big;
+    for (int i = 0; i < 2000; ++i)
+        big += (i ? ",\n" : "") + std::string("{\"type\":\"identify\",\"userId\":\"u\"}");
+    std::string big_stored;
+    REQUIRE(compressor.store(big, big_stored));
+    CHECK(StoredBody::intact(big_stored, why));
+    big_stored[StoredBody::kHeaderBytes + 3] =
+        static_cast<char>(big_stored[StoredBody::kHeaderBytes + 3] ^ 0x40);
+    CHECK_FALSE(StoredBody::intact(big_stored, why));
 }
