@@ -181,6 +181,27 @@ void JsonOut::value(const rapidjson::Value& v, bool exact_integers, bool js_key_
 }
 
 void JsonOut::object(const rapidjson::Value& v, bool exact_integers, bool js_key_order) {
+    bool reorder = false;
+    if (js_key_order) {
+        for (const auto& m : v.GetObject()) {
+            if (is_array_index({m.name.GetString(), m.name.GetStringLength()})) {
+                reorder = true;
+                break;
+            }
+        }
+    }
+    if (!reorder) {  // the members' own order: no list to build
+        out_.push_back('{');
+        bool first = true;
+        for (const auto& m : v.GetObject()) {
+            if (!first) out_.push_back(',');
+            first = false;
+            key({m.name.GetString(), m.name.GetStringLength()});
+            value(m.value, exact_integers, js_key_order);
+        }
+        out_.push_back('}');
+        return;
+    }
     std::vector<const rapidjson::Value::Member*> members;
     members.reserve(v.MemberCount());
     for (const auto& m : v.GetObject()) members.push_back(&m);
