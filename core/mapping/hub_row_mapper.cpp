@@ -48,8 +48,47 @@ std::string_view index_text(std::size_t index, char (&buf)[24]) {
 
 HubRowMapper::HubRowMapper(const RunState& run) : run_(run) {}
 
+constexpr std::string_view kEmailKeyJson = "\"email\":";
+
 void HubRowMapper::prepare(const FieldSet& fields) {
     fields_ = &fields;
+    key_json_.clear();
+    unique_keys_ = true;
+    const auto& list = fields.fields();
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        std::string text;
+        JsonOut(text).key(list[i].name);
+        key_json_.push_back(std::move(text));
+        if (list[i].name == "email") unique_keys_ = false;
+        for (std::size_t j = 0; j < i; ++j)
+            if (list[j].name == list[i].name) unique_keys_ = false;
+    }
+    tail_ready_ = false;
+}
+
+const std::string& HubRowMapper::tail() {
+    if (tail_ready_ && tail_timestamp_ == run_.timestamp_json) return tail_;
+    const MapperOptions& o = *run_.options;
+    tail_.clear();
+    JsonOut w(tail_);
+    if (!o.event.empty()) {
+        w.raw(",\"event\":");
+        w.string(o.event);
+    }
+    w.raw(
+        ",\"context\":{\"library\":{\"name\":\"analytics-node\",\"version\":\"3.5.0\"},\"app\":{\"name\":"
+        "\"looker/actions\",\"version\":");
+    w.string(o.hub_app_version);
+    w.raw("}},\"timestamp\":");
+    w.raw(run_.timestamp_json);
+    w.raw(",\"type\":");
+    w.string(call_type_name(o.call));
+    w.raw(",\"_metadata\":{\"nodeVersion\":");
+    w.string(o.hub_node_version);
+    w.raw('}');
+    tail_timestamp_ = run_.timestamp_json;
+    tail_ready_ = true;
+    return tail_;
 }
 
 void HubRowMapper::append_uuid(std::string& out) {
@@ -120,6 +159,10 @@ bool HubRowMapper::flatten_child(std::string_view key, std::size_t index, bool i
 }
 
 void HubRowMapper::set_trait(const Trait& trait) {
+    if (unique_keys_) {
+        traits_.push_back(trait);
+        return;
+    }
     for (Trait& t : traits_) {
         if (t.key == trait.key) {  // a JavaScript object keeps the first position
             t = trait;
@@ -144,6 +187,7 @@ std::error_code HubRowMapper::collect_traits(const rapidjson::Value& row, bool w
             const rapidjson::Value* value = cell_value(cell, wrapped);
             Trait t;
             t.key = f.name;
+            t.key_json = key_json_[i];
             if (js_truthy(value) || js_is_zero(value)) {
                 t.value = value;
             } else {
@@ -169,6 +213,7 @@ std::error_code HubRowMapper::collect_traits(const rapidjson::Value& row, bool w
             if (value) {  // undefined would vanish from the JSON
                 Trait t;
                 t.key = "email";
+                t.key_json = kEmailKeyJson;
                 t.value = value;
                 set_trait(t);
             }
@@ -183,7 +228,7 @@ void HubRowMapper::write_traits(JsonOut& out) const {
     for (const Trait& t : traits_) {
         if (!first) out.raw(',');
         first = false;
-        out.key(t.key);
+        out.raw(t.key_json);
         if (t.is_null) {
             out.raw("null");
         } else if (t.is_pivot) {
@@ -274,21 +319,7 @@ std::error_code HubRowMapper::map(const rapidjson::Value& row, bool wrapped, Row
     }
     w.key(o.call == CallType::track ? "properties" : "traits");
     write_traits(w);
-    if (!o.event.empty()) {
-        w.raw(",\"event\":");
-        w.string(o.event);
-    }
-    w.raw(
-        ",\"context\":{\"library\":{\"name\":\"analytics-node\",\"version\":\"3.5.0\"},\"app\":{\"name\":"
-        "\"looker/actions\",\"version\":");
-    w.string(o.hub_app_version);
-    w.raw("}},\"timestamp\":");
-    w.raw(run_.timestamp_json);
-    w.raw(",\"type\":");
-    w.string(call_type_name(o.call));
-    w.raw(",\"_metadata\":{\"nodeVersion\":");
-    w.string(o.hub_node_version);
-    w.raw('}');
+    w.raw(tail());
     if (run_.readiness && !run_.readiness->empty()) {
         EventFacts facts;
         facts.user_id = js_truthy(user);

@@ -29,6 +29,7 @@ class HubRowMapper final : public RowMapper {
   private:
     struct Trait {
         std::string_view key;
+        std::string_view key_json;                // "key": as written
         const rapidjson::Value* value = nullptr;  // kind value
         bool is_null = false;
         bool is_pivot = false;  // items [pivot_begin, pivot_end)
@@ -49,9 +50,16 @@ class HubRowMapper final : public RowMapper {
     void write_traits(JsonOut& out) const;
     void write_id(JsonOut& out, std::string_view key, const rapidjson::Value* v);
     void append_uuid(std::string& out);
+    const std::string& tail();
 
     const RunState& run_;
     const FieldSet* fields_ = nullptr;
+    std::vector<std::string> key_json_;  // per field, its "name": (set by prepare)
+    bool unique_keys_ = false;           // no two traits can share a key: no search on insert
+    // The event's constant end, from "event" to "_metadata", for the run's timestamp.
+    std::string tail_;
+    std::string tail_timestamp_;
+    bool tail_ready_ = false;
     std::vector<Trait> traits_;
     std::vector<PivotItem> pivot_items_;
     // Scratch reused from row to row, so a row allocates nothing once they have grown.
