@@ -87,7 +87,8 @@ std::string pivot_rows(int n) {
     for (int i = 0; i < n; ++i) {
         if (i) out += ',';
         out += R"({"users.id":{"value":)" + std::to_string(i + 1) + R"(},"users.count":{"b":{"value":)" +
-               std::to_string(i) + R"(},"10":{"value":2},"9":{"value":3}},"users.list":{"f":[{"value":1},)" +
+               std::to_string(i) +
+               R"(},"10":{"value":0.30000000000000004},"9":{"value":3}},"users.list":{"f":[{"value":1},)" +
                R"({"value":{"deep":[1,2]}}]},"users.none":{"value":null}})";
     }
     return out;
