@@ -95,9 +95,11 @@ void JsonOut::append_double(std::string& out, double d) {
         out.push_back('-');
         mantissa.remove_prefix(1);
     }
-    std::string digits;
+    char digit_buf[64];  // the mantissa's digits without the point: no allocation for long ones
+    std::size_t digit_count = 0;
     for (char c : mantissa)
-        if (c != '.') digits.push_back(c);
+        if (c != '.') digit_buf[digit_count++] = c;
+    const std::string_view digits(digit_buf, digit_count);
     int exponent = 0;
     std::from_chars(sci.data() + e + (sci[e + 1] == '+' ? 2 : 1), sci.data() + sci.size(), exponent);
     const int k = static_cast<int>(digits.size());
@@ -106,9 +108,9 @@ void JsonOut::append_double(std::string& out, double d) {
         out.append(digits);
         out.append(static_cast<std::size_t>(n - k), '0');
     } else if (0 < n && n <= 21) {
-        out.append(digits, 0, static_cast<std::size_t>(n));
+        out.append(digits.substr(0, static_cast<std::size_t>(n)));
         out.push_back('.');
-        out.append(digits, static_cast<std::size_t>(n), std::string::npos);
+        out.append(digits.substr(static_cast<std::size_t>(n)));
     } else if (-6 < n && n <= 0) {
         out.append("0.");
         out.append(static_cast<std::size_t>(-n), '0');
@@ -117,7 +119,7 @@ void JsonOut::append_double(std::string& out, double d) {
         out.push_back(digits[0]);
         if (k > 1) {
             out.push_back('.');
-            out.append(digits, 1, std::string::npos);
+            out.append(digits.substr(1));
         }
         out.push_back('e');
         out.push_back(n - 1 < 0 ? '-' : '+');
@@ -181,6 +183,27 @@ void JsonOut::value(const rapidjson::Value& v, bool exact_integers, bool js_key_
 }
 
 void JsonOut::object(const rapidjson::Value& v, bool exact_integers, bool js_key_order) {
+    bool reorder = false;
+    if (js_key_order) {
+        for (const auto& m : v.GetObject()) {
+            if (is_array_index({m.name.GetString(), m.name.GetStringLength()})) {
+                reorder = true;
+                break;
+            }
+        }
+    }
+    if (!reorder) {  // the members' own order: no list to build
+        out_.push_back('{');
+        bool first = true;
+        for (const auto& m : v.GetObject()) {
+            if (!first) out_.push_back(',');
+            first = false;
+            key({m.name.GetString(), m.name.GetStringLength()});
+            value(m.value, exact_integers, js_key_order);
+        }
+        out_.push_back('}');
+        return;
+    }
     std::vector<const rapidjson::Value::Member*> members;
     members.reserve(v.MemberCount());
     for (const auto& m : v.GetObject()) members.push_back(&m);

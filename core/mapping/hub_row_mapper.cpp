@@ -1,6 +1,7 @@
 #include "core/mapping/hub_row_mapper.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include "core/core_error.hpp"
 #include "core/mapping/message_id.hpp"
@@ -16,37 +17,92 @@ constexpr const char* kNoGroupId = "You must pass a \"groupId\".";
 constexpr const char* kUndefinedValue = "Cannot read properties of undefined (reading 'value')";
 constexpr const char* kNullPush = "Cannot read properties of null (reading 'push')";
 
-// Members in JavaScript's property order: integer-like keys ascending, then the rest.
-std::vector<const rapidjson::Value::Member*> js_members(const rapidjson::Value& obj) {
-    std::vector<const rapidjson::Value::Member*> members;
-    members.reserve(obj.MemberCount());
-    for (const auto& m : obj.GetObject()) members.push_back(&m);
-    std::stable_sort(members.begin(), members.end(), [](auto* a, auto* b) {
-        const bool ia = JsonOut::is_array_index(view_of(a->name));
-        const bool ib = JsonOut::is_array_index(view_of(b->name));
-        if (ia != ib) return ia;
-        return ia && std::stoull(std::string(view_of(a->name))) < std::stoull(std::string(view_of(b->name)));
-    });
-    return members;
+// Appends the members of `obj` to `out` in JavaScript's property order: integer-like keys
+// ascending, then the rest in their own order. Two array indexes (no leading zero) compare
+// as numbers when compared by length, then text; equal keys keep their order (members lie
+// in one array, so their addresses give it). Nothing is allocated once `out` has room.
+void append_js_members(const rapidjson::Value& obj, std::vector<const rapidjson::Value::Member*>& out) {
+    const std::size_t begin = out.size();
+    for (const auto& m : obj.GetObject())
+        if (JsonOut::is_array_index(view_of(m.name))) out.push_back(&m);
+    const std::size_t indexes = out.size() - begin;
+    if (indexes > 1) {
+        std::sort(out.begin() + static_cast<std::ptrdiff_t>(begin), out.end(), [](auto* a, auto* b) {
+            const std::string_view na = view_of(a->name), nb = view_of(b->name);
+            if (na.size() != nb.size()) return na.size() < nb.size();
+            if (na != nb) return na < nb;
+            return a < b;
+        });
+    }
+    if (indexes == obj.MemberCount()) return;
+    for (const auto& m : obj.GetObject())
+        if (indexes == 0 || !JsonOut::is_array_index(view_of(m.name))) out.push_back(&m);
+}
+
+std::string_view index_text(std::size_t index, char (&buf)[24]) {
+    const auto end = std::to_chars(buf, buf + sizeof buf, index).ptr;
+    return {buf, static_cast<std::size_t>(end - buf)};
 }
 
 }  // namespace
 
 HubRowMapper::HubRowMapper(const RunState& run) : run_(run) {}
 
+constexpr std::string_view kEmailKeyJson = "\"email\":";
+
 void HubRowMapper::prepare(const FieldSet& fields) {
     fields_ = &fields;
+    key_json_.clear();
+    unique_keys_ = true;
+    const auto& list = fields.fields();
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        std::string text;
+        JsonOut(text).key(list[i].name);
+        key_json_.push_back(std::move(text));
+        if (list[i].name == "email") unique_keys_ = false;
+        for (std::size_t j = 0; j < i; ++j)
+            if (list[j].name == list[i].name) unique_keys_ = false;
+    }
+    tail_ready_ = false;
 }
 
-std::string HubRowMapper::next_uuid() {
-    if (run_.options->uuid_source) return run_.options->uuid_source();
+const std::string& HubRowMapper::tail() {
+    if (tail_ready_ && tail_timestamp_ == run_.timestamp_json) return tail_;
+    const MapperOptions& o = *run_.options;
+    tail_.clear();
+    JsonOut w(tail_);
+    if (!o.event.empty()) {
+        w.raw(",\"event\":");
+        w.string(o.event);
+    }
+    w.raw(
+        ",\"context\":{\"library\":{\"name\":\"analytics-node\",\"version\":\"3.5.0\"},\"app\":{\"name\":"
+        "\"looker/actions\",\"version\":");
+    w.string(o.hub_app_version);
+    w.raw("}},\"timestamp\":");
+    w.raw(run_.timestamp_json);
+    w.raw(",\"type\":");
+    w.string(call_type_name(o.call));
+    w.raw(",\"_metadata\":{\"nodeVersion\":");
+    w.string(o.hub_node_version);
+    w.raw('}');
+    tail_timestamp_ = run_.timestamp_json;
+    tail_ready_ = true;
+    return tail_;
+}
+
+void HubRowMapper::append_uuid(std::string& out) {
+    if (run_.options->uuid_source) {
+        out += run_.options->uuid_source();
+        return;
+    }
     if (!seeded_) {
         std::random_device device;
         random_.seed((static_cast<std::uint64_t>(device()) << 32) ^ device());
         seeded_ = true;
     }
     const std::uint64_t high = random_();
-    return MessageId::uuid_v4(high, random_());
+    MessageId::append_uuid_v4(high, random_(), out);
 }
 
 // The hub's filterJson, as its behaviour shows it: walks the cell depth-first; a "value"
@@ -54,32 +110,59 @@ std::string HubRowMapper::next_uuid() {
 // contributes {key: value}, pushed after its own children, so pushing onto a result that
 // a nested null already turned into null throws. Keys naming an id field are skipped.
 bool HubRowMapper::flatten(const rapidjson::Value& obj, bool& is_null) {
-    if (!obj.IsObject() && !obj.IsArray()) return true;
-    std::vector<std::pair<std::string, const rapidjson::Value*>> children;
-    if (obj.IsObject()) {
-        for (const auto* m : js_members(obj)) children.emplace_back(std::string(view_of(m->name)), &m->value);
-    } else {
+    if (obj.IsArray()) {
         std::size_t i = 0;
-        for (const auto& e : obj.GetArray()) children.emplace_back(std::to_string(i++), &e);
-    }
-    for (const auto& [key, child] : children) {
-        if (fields_->is_identity_name(key)) continue;
-        if (child->IsNull()) {
-            if (key == "value") is_null = true;
-            continue;
+        char buf[24];
+        for (const auto& e : obj.GetArray()) {
+            if (!flatten_child(index_text(i, buf), i, true, e, is_null)) return false;
+            ++i;
         }
-        if (!child->IsObject() && !child->IsArray()) continue;
-        if (!flatten(*child, is_null)) return false;
-        if (!child->IsObject()) continue;
-        auto v = child->FindMember("value");
-        if (v == child->MemberEnd()) continue;
-        if (is_null) return false;  // push onto null
-        pivot_items_.emplace_back(key, &v->value);
+        return true;
     }
+    if (!obj.IsObject()) return true;
+    // This level's members sit in members_[begin, end); deeper levels append after them.
+    const std::size_t begin = members_.size();
+    append_js_members(obj, members_);
+    const std::size_t end = members_.size();
+    bool ok = true;
+    for (std::size_t k = begin; k < end && ok; ++k) {
+        const auto* m = members_[k];
+        ok = flatten_child(view_of(m->name), 0, false, m->value, is_null);
+    }
+    members_.resize(begin);
+    return ok;
+}
+
+bool HubRowMapper::flatten_child(std::string_view key, std::size_t index, bool is_index,
+                                 const rapidjson::Value& child, bool& is_null) {
+    if (fields_->is_identity_name(key)) return true;
+    if (child.IsNull()) {
+        if (key == "value") is_null = true;
+        return true;
+    }
+    if (!child.IsObject() && !child.IsArray()) return true;
+    if (!flatten(child, is_null)) return false;
+    if (!child.IsObject()) return true;
+    auto v = child.FindMember("value");
+    if (v == child.MemberEnd()) return true;
+    if (is_null) return false;  // push onto null
+    PivotItem item;
+    if (is_index) {
+        item.index = index;
+        item.is_index = true;
+    } else {
+        item.key = key;
+    }
+    item.value = &v->value;
+    pivot_items_.push_back(item);
     return true;
 }
 
 void HubRowMapper::set_trait(const Trait& trait) {
+    if (unique_keys_) {
+        traits_.push_back(trait);
+        return;
+    }
     for (Trait& t : traits_) {
         if (t.key == trait.key) {  // a JavaScript object keeps the first position
             t = trait;
@@ -104,6 +187,7 @@ std::error_code HubRowMapper::collect_traits(const rapidjson::Value& row, bool w
             const rapidjson::Value* value = cell_value(cell, wrapped);
             Trait t;
             t.key = f.name;
+            t.key_json = key_json_[i];
             if (js_truthy(value) || js_is_zero(value)) {
                 t.value = value;
             } else {
@@ -129,6 +213,7 @@ std::error_code HubRowMapper::collect_traits(const rapidjson::Value& row, bool w
             if (value) {  // undefined would vanish from the JSON
                 Trait t;
                 t.key = "email";
+                t.key_json = kEmailKeyJson;
                 t.value = value;
                 set_trait(t);
             }
@@ -143,16 +228,18 @@ void HubRowMapper::write_traits(JsonOut& out) const {
     for (const Trait& t : traits_) {
         if (!first) out.raw(',');
         first = false;
-        out.key(t.key);
+        out.raw(t.key_json);
         if (t.is_null) {
             out.raw("null");
         } else if (t.is_pivot) {
             out.raw('[');
             for (std::size_t k = t.pivot_begin; k < t.pivot_end; ++k) {
                 if (k > t.pivot_begin) out.raw(',');
+                const PivotItem& item = pivot_items_[k];
                 out.raw('{');
-                out.key(pivot_items_[k].first);
-                out.value(*pivot_items_[k].second, false, true);
+                char buf[24];
+                out.key(item.is_index ? index_text(item.index, buf) : item.key);
+                out.value(*item.value, false, true);
                 out.raw('}');
             }
             out.raw(']');
@@ -164,13 +251,13 @@ void HubRowMapper::write_traits(JsonOut& out) const {
 }
 
 // analytics-node turns a truthy non-string id into its JSON text; falsy ones stay as they are.
-void HubRowMapper::write_id(JsonOut& out, std::string_view key, const rapidjson::Value* v) const {
+void HubRowMapper::write_id(JsonOut& out, std::string_view key, const rapidjson::Value* v) {
     if (!v) return;  // undefined: JSON.stringify leaves the key out
     out.key(key);
     if (js_truthy(v) && !v->IsString()) {
-        std::string text;
-        JsonOut(text).value(*v, false, true);
-        out.string(text);
+        id_text_.clear();
+        JsonOut(id_text_).value(*v, false, true);
+        out.string(id_text_);
     } else {
         out.value(*v, false, true);
     }
@@ -204,12 +291,12 @@ std::error_code HubRowMapper::map(const rapidjson::Value& row, bool wrapped, Row
     if (fields_->group_id_field() < 0) group = &kNull;
     const MapperOptions& o = *run_.options;
     rapidjson::Value random_anon;
-    std::string anon_text;
     if (fields_->anonymous_id_field() < 0) {
         anon = &kNull;
         if (o.call != CallType::group && !js_truthy(user)) {
-            anon_text = next_uuid();
-            random_anon.SetString(anon_text.data(), static_cast<rapidjson::SizeType>(anon_text.size()));
+            anon_text_.clear();
+            append_uuid(anon_text_);
+            random_anon.SetString(anon_text_.data(), static_cast<rapidjson::SizeType>(anon_text_.size()));
             anon = &random_anon;
         }
     }
@@ -232,37 +319,27 @@ std::error_code HubRowMapper::map(const rapidjson::Value& row, bool wrapped, Row
     }
     w.key(o.call == CallType::track ? "properties" : "traits");
     write_traits(w);
-    if (!o.event.empty()) {
-        w.raw(",\"event\":");
-        w.string(o.event);
-    }
-    w.raw(
-        ",\"context\":{\"library\":{\"name\":\"analytics-node\",\"version\":\"3.5.0\"},\"app\":{\"name\":"
-        "\"looker/actions\",\"version\":");
-    w.string(o.hub_app_version);
-    w.raw("}},\"timestamp\":");
-    w.raw(run_.timestamp_json);
-    w.raw(",\"type\":");
-    w.string(call_type_name(o.call));
-    w.raw(",\"_metadata\":{\"nodeVersion\":");
-    w.string(o.hub_node_version);
-    w.raw('}');
+    w.raw(tail());
     if (run_.readiness && !run_.readiness->empty()) {
         EventFacts facts;
         facts.user_id = js_truthy(user);
         facts.anonymous_id = js_truthy(anon);
         facts.group_id = js_truthy(group);
-        std::vector<std::string_view> keys;
+        trait_keys_.clear();
         for (const Trait& t : traits_) {
-            keys.push_back(t.key);
+            trait_keys_.push_back(t.key);
             if (t.key == "email") facts.email = js_truthy(t.value);
         }
-        facts.trait_keys = &keys;
+        facts.trait_keys = &trait_keys_;
         run_.readiness->evaluate(facts, out.unready);
         run_.readiness->append_integrations(w, out.unready);
     }
     // analytics-node hashes the message as it stands before messageId is added.
-    out.message_id = "node-" + MessageId::md5_hex({out.json, "}"}) + "-" + next_uuid();
+    // Built in place in out.message_id, whose room the caller keeps from row to row.
+    out.message_id.assign("node-");
+    message_ids_.append_md5_hex({out.json, "}"}, out.message_id);
+    out.message_id.push_back('-');
+    append_uuid(out.message_id);
     w.raw(",\"messageId\":");
     w.string(out.message_id);
     w.raw('}');

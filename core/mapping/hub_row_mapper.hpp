@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/mapping/message_id.hpp"
 #include "core/mapping/row_mapper.hpp"
 
 namespace lsr::core {
@@ -28,24 +29,45 @@ class HubRowMapper final : public RowMapper {
   private:
     struct Trait {
         std::string_view key;
+        std::string_view key_json;                // "key": as written
         const rapidjson::Value* value = nullptr;  // kind value
         bool is_null = false;
         bool is_pivot = false;  // items [pivot_begin, pivot_end)
         std::size_t pivot_begin = 0, pivot_end = 0;
     };
-    using PivotItem = std::pair<std::string, const rapidjson::Value*>;
+    struct PivotItem {
+        std::string_view key;   // an object member's name, or
+        std::size_t index = 0;  // an array element's position when is_index
+        bool is_index = false;
+        const rapidjson::Value* value = nullptr;
+    };
 
     std::error_code collect_traits(const rapidjson::Value& row, bool wrapped, std::string& fatal);
     void set_trait(const Trait& trait);
     bool flatten(const rapidjson::Value& obj, bool& is_null);
+    bool flatten_child(std::string_view key, std::size_t index, bool is_index, const rapidjson::Value& child,
+                       bool& is_null);
     void write_traits(JsonOut& out) const;
-    void write_id(JsonOut& out, std::string_view key, const rapidjson::Value* v) const;
-    std::string next_uuid();
+    void write_id(JsonOut& out, std::string_view key, const rapidjson::Value* v);
+    void append_uuid(std::string& out);
+    const std::string& tail();
 
     const RunState& run_;
     const FieldSet* fields_ = nullptr;
+    std::vector<std::string> key_json_;  // per field, its "name": (set by prepare)
+    bool unique_keys_ = false;           // no two traits can share a key: no search on insert
+    // The event's constant end, from "event" to "_metadata", for the run's timestamp.
+    std::string tail_;
+    std::string tail_timestamp_;
+    bool tail_ready_ = false;
     std::vector<Trait> traits_;
     std::vector<PivotItem> pivot_items_;
+    // Scratch reused from row to row, so a row allocates nothing once they have grown.
+    std::vector<const rapidjson::Value::Member*> members_;  // flatten's members, a range per level
+    std::vector<std::string_view> trait_keys_;
+    std::string id_text_;
+    std::string anon_text_;
+    MessageId message_ids_;
     std::mt19937_64 random_;
     bool seeded_ = false;
 };

@@ -16,20 +16,29 @@ constexpr std::array<unsigned char, 16> kEmailNamespace = {0x3b, 0x1e, 0x7c, 0x5
 constexpr const char* kHex = "0123456789abcdef";
 
 void append_hex(std::string& out, const unsigned char* bytes, std::size_t n) {
+    char text[2 * EVP_MAX_MD_SIZE];
     for (std::size_t i = 0; i < n; ++i) {
-        out.push_back(kHex[bytes[i] >> 4]);
-        out.push_back(kHex[bytes[i] & 15]);
+        text[2 * i] = kHex[bytes[i] >> 4];
+        text[2 * i + 1] = kHex[bytes[i] & 15];
     }
+    out.append(text, 2 * n);
+}
+
+void append_uuid_text(const unsigned char* b, std::string& out) {
+    char text[36];
+    char* p = text;
+    for (int i = 0; i < 16; ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+        *p++ = kHex[b[i] >> 4];
+        *p++ = kHex[b[i] & 15];
+    }
+    out.append(text, sizeof text);
 }
 
 std::string uuid_text(const unsigned char* b) {
     std::string out;
     out.reserve(36);
-    for (int i = 0; i < 16; ++i) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-        out.push_back(kHex[b[i] >> 4]);
-        out.push_back(kHex[b[i] & 15]);
-    }
+    append_uuid_text(b, out);
     return out;
 }
 
@@ -53,7 +62,8 @@ void one_shot(const char* algorithm, std::initializer_list<std::string_view> par
 
 struct MessageId::Digest {
     // Fetched once: EVP_sha256() would look the implementation up, under a lock, per row.
-    Digest() : ctx(EVP_MD_CTX_new()), md(EVP_MD_fetch(nullptr, "SHA256", nullptr)) {}
+    explicit Digest(const char* algorithm)
+        : ctx(EVP_MD_CTX_new()), md(EVP_MD_fetch(nullptr, algorithm, nullptr)) {}
     ~Digest() {
         EVP_MD_CTX_free(ctx);
         EVP_MD_free(md);
@@ -62,7 +72,7 @@ struct MessageId::Digest {
     EVP_MD* md;
 };
 
-MessageId::MessageId() : sha256_(std::make_unique<Digest>()) {}
+MessageId::MessageId() : sha256_(std::make_unique<Digest>("SHA256")) {}
 MessageId::~MessageId() = default;
 
 std::string MessageId::deterministic(std::initializer_list<std::string_view> parts) {
@@ -122,7 +132,17 @@ std::string MessageId::md5_hex(std::initializer_list<std::string_view> parts) {
     return out;
 }
 
-std::string MessageId::uuid_v4(std::uint64_t high, std::uint64_t low) {
+void MessageId::append_md5_hex(std::initializer_list<std::string_view> parts, std::string& out) {
+    if (!md5_) md5_ = std::make_unique<Digest>("MD5");
+    EVP_DigestInit_ex(md5_->ctx, md5_->md, nullptr);
+    for (std::string_view p : parts) EVP_DigestUpdate(md5_->ctx, p.data(), p.size());
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    EVP_DigestFinal_ex(md5_->ctx, md, &len);
+    append_hex(out, md, len);
+}
+
+void MessageId::append_uuid_v4(std::uint64_t high, std::uint64_t low, std::string& out) {
     unsigned char b[16];
     for (int i = 0; i < 8; ++i) {
         b[i] = static_cast<unsigned char>(high >> (56 - 8 * i));
@@ -130,7 +150,14 @@ std::string MessageId::uuid_v4(std::uint64_t high, std::uint64_t low) {
     }
     b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
     b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-    return uuid_text(b);
+    append_uuid_text(b, out);
+}
+
+std::string MessageId::uuid_v4(std::uint64_t high, std::uint64_t low) {
+    std::string out;
+    out.reserve(36);
+    append_uuid_v4(high, low, out);
+    return out;
 }
 
 }  // namespace lsr::core

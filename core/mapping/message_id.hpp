@@ -34,13 +34,18 @@ class MessageId {
     // The hub's analytics-node messageId: "node-" + md5(message JSON) + "-" + uuid.
     static std::string md5_hex(std::string_view data);
     static std::string md5_hex(std::initializer_list<std::string_view> parts);  // of the concatenation
+    // The same 32 hex digits appended to `out`, through a context this object keeps: no
+    // allocation once `out` has room.
+    void append_md5_hex(std::initializer_list<std::string_view> parts, std::string& out);
 
     // A UUID v4 text from 128 random bits.
     static std::string uuid_v4(std::uint64_t high, std::uint64_t low);
+    static void append_uuid_v4(std::uint64_t high, std::uint64_t low, std::string& out);  // 36 characters
 
   private:
     struct Digest;
     std::unique_ptr<Digest> sha256_;
+    std::unique_ptr<Digest> md5_;  // made on first use
 };
 
 }  // namespace lsr::core

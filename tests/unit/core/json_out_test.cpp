@@ -38,6 +38,9 @@ TEST_CASE("json out: numbers as JavaScript writes them", "[json]") {
     CHECK(write("100", false) == "100");
     CHECK(write("1e20", false) == "100000000000000000000");
     CHECK(write("5e-324", false) == "5e-324");
+    CHECK(write("0.30000000000000004", false) == "0.30000000000000004");  // 17 digits
+    CHECK(write("-1.2345678901234567e-10", false) == "-1.2345678901234568e-10");
+    CHECK(write("1234.5678901234567", false) == "1234.567890123457");  // shortest that reads back
 }
 
 TEST_CASE("json out: strings are escaped minimally, UTF-8 passes", "[json]") {

@@ -101,6 +101,30 @@ TEST_CASE("hub: pivoted measures become arrays of {pivot: value}", "[hub]") {
     CHECK(run.summary.rows == 1);
 }
 
+TEST_CASE("hub: pivot keys come in JavaScript's order, array elements under their index", "[hub]") {
+    const std::string fields =
+        R"({"dimensions":[{"name":"u.id","tags":["user_id"]}],"measures":[{"name":"u.c"},{"name":"u.l"}]})";
+    const std::string rows =
+        R"({"u.id":{"value":1},"u.c":{"b":{"value":1},"10":{"value":2},"9":{"value":3},"a":{"value":4},)"
+        R"("2":{"value":5},"01":{"value":6}},"u.l":{"f":[{"value":7},{"x":{"value":8}},{"value":9}]}})";
+    auto run = run_mapper(hub_options(), ResultFormat::json_detail, json_detail(fields, rows));
+    REQUIRE(run.sink.events.size() == 1);
+    CHECK(run.sink.events[0].find(R"("traits":{"u.c":[{"2":5},{"9":3},{"10":2},{"b":1},{"a":4},{"01":6}],)"
+                                  R"("u.l":[{"0":7},{"x":8},{"2":9}]})") != std::string::npos);
+}
+
+TEST_CASE("hub: a field named email keeps its place and takes the email field's value", "[hub]") {
+    const std::string fields =
+        R"({"dimensions":[{"name":"u.id","tags":["user_id"]},{"name":"email","tags":[]},)"
+        R"({"name":"u.plan","tags":[]},{"name":"u.mail","tags":["email"]}]})";
+    auto run = run_mapper(hub_options(), ResultFormat::json_detail,
+                          json_detail(fields, R"({"u.id":{"value":1},"email":{"value":"old@x.io"},)"
+                                              R"("u.plan":{"value":"pro"},"u.mail":{"value":"new@x.io"}})"));
+    REQUIRE(run.sink.events.size() == 1);
+    INFO(run.sink.events[0]);
+    CHECK(run.sink.events[0].find(R"("traits":{"email":"new@x.io","u.plan":"pro"})") != std::string::npos);
+}
+
 TEST_CASE("hub: a null inside a pivot aborts the run with the hub's TypeError", "[hub]") {
     const std::string fields =
         R"({"dimensions":[{"name":"u.id","tags":["user_id"]}],"measures":[{"name":"u.c"}]})";
