@@ -325,9 +325,17 @@ def free_port():
     return port
 
 
+_RESERVED_PORTS = []
+
+
 def closed_port_url():
-    """A loopback URL nobody listens on: a Segment that is down."""
-    return "http://127.0.0.1:%d" % free_port()
+    """A loopback URL nobody listens on: a Segment that is down. The port stays bound (without
+    listening) for the rest of the test process, so no server started meanwhile by a test
+    running beside this one can take it: connections to it are refused, always."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    _RESERVED_PORTS.append(s)
+    return "http://127.0.0.1:%d" % s.getsockname()[1]
 
 
 def wait_until(predicate, timeout=10, interval=0.02):

@@ -105,6 +105,10 @@ class DeliveryFaultsTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: any(r.status == 429 for r in self.segment.requests_snapshot()),
                                    timeout=10))
         t429 = [r.time for r in self.segment.requests_snapshot() if r.status == 429][0]
+        # The relay has taken the answer in (the key is paused in the same step) before the
+        # next execute of that key arrives; a batch already in flight may still be answered.
+        self.assertTrue(wait_until(lambda: self.metric("lsr_segment_batches_total", status="4xx") >= 1,
+                                   timeout=10))
         self.execute(slow, 110, 10)   # queued behind the pause
         self.execute(fast, 200, 30)   # another key flows meanwhile
         self.wait_delivered(fast, self.expected_ids(200, 30), timeout=10)
