@@ -84,6 +84,29 @@ struct WebhookRoute {
     std::string call = "identify";  // identify | track | group
     std::string event;              // track only
     core::IdentityColumns identity;
+    // Cohort sync of this route (the Action API's form params, for a plain webhook): empty
+    // sync / audience_events take the `sync:` defaults; empty audience_key: the schedule's
+    // title, snake_cased.
+    std::string sync;              // all | changes | audience
+    std::string audience_key;      // snake_case trait name
+    std::string audience_events;   // identify | track | both
+    bool resync = false;           // every run is a first run (no exits)
+    bool allow_mass_exit = false;  // the exit guard never refuses this route's runs
+};
+
+// Defaults of cohort sync, for executes whose form (or route) does not say.
+struct SyncConfig {
+    std::string mode = "all";                  // all | changes | audience
+    std::string audience_events = "identify";  // identify | track | both
+    // A run that would remove more than this fraction of a non-empty baseline is refused.
+    double max_exit_fraction = 0.5;
+    // Baselines of schedules without a run for this long are dropped (0: never).
+    std::uint32_t forget_after_days = 90;
+};
+
+// The run history: every execute, its counts and its answer.
+struct RunsConfig {
+    std::uint32_t keep_days = 30;  // runs older than this are dropped (0: never)
 };
 
 using WriteKeyLimits = core::WriteKeyLimits;
@@ -134,6 +157,8 @@ struct Config {
     SegmentConfig segment;
     DeliveryConfig delivery;
     SpoolConfig spool;
+    SyncConfig sync;
+    RunsConfig runs;
     LogConfig log;
     std::string source;  // file it came from, or "<defaults>"
 };

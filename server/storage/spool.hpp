@@ -24,6 +24,9 @@ struct NewBatch {
     std::uint32_t events = 0;
     std::string request_id;       // the execute that produced it; empty for replays
     std::int64_t created_ms = 0;  // wall clock, ms since epoch: age of its oldest event
+    // A sync run's batch: never leased until SyncStore::commit_run releases it (deleted by
+    // abort_run, or by the next exclusive open when the process ended before either).
+    bool held = false;
 };
 
 struct SpoolBatch {
@@ -183,8 +186,11 @@ class Spool {
     SpoolError append_dead_letters(const std::vector<DeadLetter>& letters);
 
     struct Impl;  // opaque: defined in spool_impl.hpp
+    // next_attempt_ms of a held batch.
+    static constexpr std::int64_t kHeldUntilMs = INT64_MAX;
 
   private:
+    friend class SyncStore;
     explicit Spool(std::unique_ptr<Impl>);
     std::unique_ptr<Impl> impl_;
 };
