@@ -22,6 +22,7 @@
 #include "core/mapping/call_type.hpp"
 #include "core/mapping/result_format.hpp"
 #include "core/mapping/result_mapper.hpp"
+#include "app/sync_preview.hpp"
 
 namespace lsr::app {
 namespace {
@@ -30,7 +31,8 @@ constexpr const char* kUsage =
     "usage: looker-segment-relay preview [--config FILE] [--mode hub|default]\n"
     "           [--action segment_event|segment_track|segment_group] [--event NAME]\n"
     "           [--format json_detail|json_detail_lite_stream|json|inline_json|csv|txt]\n"
-    "           [--webhook NAME] [--webhook-id ID] [--result RESULT_FILE] FILE\n"
+    "           [--webhook NAME] [--webhook-id ID] [--result RESULT_FILE]\n"
+    "           [--sync-state SPOOL_FILE] [--instance NAME] FILE\n"
     "Reads an execute payload or a result file (\"-\" for stdin) and prints the Segment events it\n"
     "would become, one JSON object per line on stdout; rejected rows and the summary go to stderr.\n"
     "A payload is checked as `serve` checks it (with the config's write key and download rules);\n"
@@ -40,7 +42,12 @@ constexpr const char* kUsage =
     "  --webhook-id ID      the delivery's X-Looker-Webhook-Id: results without ran_at take\n"
     "                       their messageIds from it, as `serve` does (default: none)\n"
     "  --result RESULT_FILE the body the payload's download_url answers, saved beforehand\n"
-    "                       (preview never fetches it)\n";
+    "                       (preview never fetches it)\n"
+    "  --sync-state FILE    for a payload whose form says sync: changes or audience (or a\n"
+    "                       route that does): compare with the schedule's baseline in this\n"
+    "                       spool file (read only) and print what the run would send; without\n"
+    "                       it, the run is compared with an empty baseline (a first run)\n"
+    "  --instance NAME      the X-Looker-Instance the baseline belongs to (default: none)\n";
 
 // How much of the body an execute reads (and decodes) at a time.
 constexpr std::size_t kReadChunk = core::kAttachmentReadChunk;
@@ -54,6 +61,9 @@ struct PreviewArgs {
     std::string webhook;
     std::string webhook_id;
     std::string result_file;
+    std::string sync_state;
+    std::string instance;
+    std::string action = "segment_event";
     std::string input;
 };
 
@@ -87,6 +97,7 @@ std::string parse_args(const std::vector<std::string>& args, PreviewArgs& out) {
         } else if (a == "--action") {
             if (!value(v)) return "--action needs an action name";
             out.call = core::call_type_from_action(v);
+            out.action = v;
             if (!out.call) return "unknown action " + v;
         } else if (a == "--event") {
             if (!value(v)) return "--event needs a name";
@@ -101,6 +112,10 @@ std::string parse_args(const std::vector<std::string>& args, PreviewArgs& out) {
             if (!value(out.webhook_id)) return "--webhook-id needs an id";
         } else if (a == "--result") {
             if (!value(out.result_file)) return "--result needs a file";
+        } else if (a == "--sync-state") {
+            if (!value(out.sync_state)) return "--sync-state needs a spool file";
+        } else if (a == "--instance") {
+            if (!value(out.instance)) return "--instance needs a name";
         } else if (a == "-h" || a == "--help") {
             return "help";
         } else if (a.size() > 1 && a[0] == '-' && a != "-") {
@@ -159,8 +174,9 @@ int refuse(const std::string& text) {
 // `failure`: why the input ended early (the rows before it are mapped, a cut last row is
 // not), as an execute reports it.
 int map_and_print(const core::MapperOptions& options, core::ResultFormat format, std::string_view results,
-                  std::size_t max_reasons, const std::string& failure) {
-    PrintingSink sink;
+                  std::size_t max_reasons, const std::string& failure, SyncPreview* sync = nullptr) {
+    PrintingSink printing;
+    core::EventSink& sink = sync ? static_cast<core::EventSink&>(*sync) : printing;
     core::ResultMapper mapper(options, format, sink);
     constexpr std::size_t kChunk = 64 * 1024;
     std::error_code ec;
@@ -171,6 +187,10 @@ int map_and_print(const core::MapperOptions& options, core::ResultFormat format,
     const auto& summary = mapper.summary();
     for (const std::string& w : summary.warnings) std::cerr << "warning: " << w << "\n";
     std::cerr << "summary: " << summary.message(max_reasons) << "\n";
+    if (sync) {
+        const int code = sync->finish(!ec && failure.empty(), summary);
+        if (code != 0 || (!ec && failure.empty())) return code;
+    }
     if (ec || !failure.empty()) {
         // The message an execute of the same result would answer (nothing is spooled here:
         // the count is of the events printed before the failure).
@@ -236,9 +256,8 @@ std::optional<int> payload_result(const PreviewArgs& a, const config::Config& cf
 // Returns the exit code of a refusal.
 std::optional<int> accept_request(const PreviewArgs& a, const config::Config& cfg,
                                   const config::WebhookRoute* route, const core::ExecuteRequest& request,
-                                  core::MapperOptions& options) {
+                                  core::MapperOptions& options, std::string& write_key) {
     core::ExecuteRequirements requirements;
-    std::string write_key;
     std::string event;
     if (route) {
         requirements.supported_types = {request.type.empty() ? std::string("query") : request.type};
@@ -330,7 +349,29 @@ int run_preview(const std::vector<std::string>& args) {
             return 1;
         }
     }
-    if (auto refused = accept_request(a, cfg, route, request, options)) return *refused;
+    std::string write_key;
+    if (auto refused = accept_request(a, cfg, route, request, options, write_key)) return *refused;
+    // Cohort sync: the form's settings (a route's keys), against the baseline of --sync-state.
+    std::map<std::string, std::string> route_params;
+    if (route) {
+        route_params = {{"sync", route->sync},
+                        {"audience_key", route->audience_key},
+                        {"audience_events", route->audience_events},
+                        {"resync", route->resync ? "yes" : "no"},
+                        {"allow_mass_exit", route->allow_mass_exit ? "yes" : "no"}};
+    }
+    SyncPreview::Input sync_in;
+    sync_in.params = route ? &route_params : &request.form_params;
+    sync_in.plan_id = request.plan.scheduled_plan_id;
+    sync_in.title = request.plan.title;
+    sync_in.action = route ? "webhook:" + (route->name.empty() ? route->path : route->name) : a.action;
+    sync_in.write_key = write_key;
+    sync_in.instance = a.instance;
+    sync_in.sync_state = a.sync_state;
+    sync_in.now_ms = options.received_at_ms;
+    int sync_exit = 0;
+    auto sync = SyncPreview::open(cfg, sync_in, sync_exit);
+    if (sync_exit != 0) return sync_exit;
 
     std::string results;
     core::ResultOrigin origin;
@@ -340,7 +381,7 @@ int run_preview(const std::vector<std::string>& args) {
     // The execute path's decision (core::choose_result_format), unless --format says otherwise.
     const core::ResultFormat format = a.format.value_or(
         core::choose_result_format(origin, std::string_view(results).substr(0, core::kFormatSniffBytes)));
-    return map_and_print(options, format, results, max_reasons, failure);
+    return map_and_print(options, format, results, max_reasons, failure, sync.get());
 }
 
 }  // namespace lsr::app

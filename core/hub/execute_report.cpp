@@ -76,13 +76,28 @@ ExecuteReport ExecuteReport::of(const MappingSummary& summary, const ExecuteOutc
         r.retry_after = true;
         return r;
     }
+    if (outcome.sync_refusal) {
+        r.message = *outcome.sync_refusal;
+        r.success = false;
+        r.outcome = "sync_refused";
+        return r;
+    }
+    if (outcome.failure && outcome.sync_discarded) {
+        r.message = ExecuteAnswer::failure_message(*outcome.failure, 0);
+        r.message += " Nothing of this run was sent and the schedule's baseline is unchanged: the next run is "
+                     "compared with the last whole one.";
+        r.success = false;
+        r.outcome = outcome.interrupted ? "interrupted" : "failed";
+        return r;
+    }
     if (outcome.failure) {
         r.message = ExecuteAnswer::failure_message(*outcome.failure, outcome.spooled_events);
         r.success = false;
         r.outcome = outcome.interrupted ? "interrupted" : "failed";
         return r;
     }
-    r.message = summary.message(max_reasons);
+    r.message = outcome.sync_message ? *outcome.sync_message + summary.details(max_reasons)
+                                     : summary.message(max_reasons);
     r.success = summary.rejected == 0;
     r.outcome = r.success ? "success" : "partial";
     return r;

@@ -28,6 +28,13 @@ struct ExecuteOutcome {
     std::string spool_error;             // SpoolRefusal::error: the storage error's text
     std::optional<std::string> failure;  // the reader's or mapper's error; empty: generic text
     bool interrupted = false;            // the failure came from Looker leaving or the drain
+    // Cohort sync (changes, audience): the run's counts text ("… rows: 3 changed, …; 4 events
+    // queued."), said instead of the accepted/rejected counts; a refusal of the whole run (the
+    // exit guard, another run of the schedule in progress); a run given up after a failure,
+    // which sent nothing and left the baseline as it was.
+    std::optional<std::string> sync_message;
+    std::optional<std::string> sync_refusal;
+    bool sync_discarded = false;
 };
 
 // What Segment settled of a run's events, for `ack: delivered`.

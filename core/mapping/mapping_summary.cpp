@@ -5,8 +5,12 @@
 namespace lsr::core {
 
 std::string MappingSummary::message(std::size_t max_reasons) const {
-    std::string out = std::to_string(rows) + (rows == 1 ? " row: " : " rows: ") + std::to_string(accepted) +
-                      " accepted, " + std::to_string(rejected) + " rejected.";
+    return std::to_string(rows) + (rows == 1 ? " row: " : " rows: ") + std::to_string(accepted) + " accepted, " +
+           std::to_string(rejected) + " rejected." + details(max_reasons);
+}
+
+std::string MappingSummary::details(std::size_t max_reasons) const {
+    std::string out;
     if (rejected > 0 && max_reasons > 0 && !first_reasons.empty()) {
         out += " First rejections: ";
         for (std::size_t i = 0; i < first_reasons.size() && i < max_reasons; ++i) {

@@ -21,6 +21,8 @@ struct MappingSummary {
     // "3 rows: 2 accepted, 1 rejected. First rejections: row 3: <reason>. Not ready: Zendesk 2 (needs
     // email and a name trait)." Empty parts are left out.
     std::string message(std::size_t max_reasons) const;
+    // What message() says after its counts: " First rejections: …." and " Not ready: …." (or "").
+    std::string details(std::size_t max_reasons) const;
 };
 
 }  // namespace lsr::core

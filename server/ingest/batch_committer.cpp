@@ -31,6 +31,7 @@ SpoolError BatchCommitter::append(core::Batch batch) {
     }
     nb.events = batch.events;
     nb.request_id = request_id_;
+    nb.held = held_;
     nb.created_ms = clock_.unix_ms();
     pending_bytes_ += nb.body.size();
     pending_.push_back(std::move(nb));
@@ -52,14 +53,16 @@ SpoolError BatchCommitter::commit() {
             one.push_back(std::move(b));
             ec = spool_.append(one, &ids);
             if (ec) break;
+            if (held_) held_ids_.insert(held_ids_.end(), ids.begin(), ids.end());
             events_ += one.front().events;
             ++batches_;
         }
-        if (batches_ > before && spooled_) spooled_(write_key_);
+        if (batches_ > before && spooled_ && !held_) spooled_(write_key_);
     } else if (!ec) {
+        if (held_) held_ids_.insert(held_ids_.end(), ids.begin(), ids.end());
         for (const auto& b : pending_) events_ += b.events;
         batches_ += pending_.size();
-        if (spooled_) spooled_(write_key_);
+        if (spooled_ && !held_) spooled_(write_key_);
     }
     recycle_pending();
     pending_bytes_ = 0;

@@ -35,6 +35,11 @@ class BatchCommitter {
                    const config::SegmentConfig& segment, core::BatchBuilder* builder);
 
     void set_write_key(std::string write_key) { write_key_ = std::move(write_key); }
+    const std::string& write_key() const { return write_key_; }
+    // A sync run's batches: stored held (NewBatch::held, never leased until the run commits),
+    // their ids kept (held_ids()), and delivery is not told (nothing is due yet).
+    void set_held(bool held) { held_ = held; }
+    const std::vector<std::int64_t>& held_ids() const { return held_ids_; }
 
     // Queues a batch; commits when enough are pending. The error of a failed commit.
     SpoolError append(core::Batch batch);
@@ -57,6 +62,8 @@ class BatchCommitter {
     std::uint32_t gzip_level_;                          // 0: never compress
     std::unique_ptr<core::BodyCompressor> compressor_;  // made for the first large batch
     core::BatchBuilder* builder_;
+    bool held_ = false;
+    std::vector<std::int64_t> held_ids_;
     std::vector<NewBatch> pending_;
     std::size_t pending_bytes_ = 0;
     SpoolError error_;

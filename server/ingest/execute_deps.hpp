@@ -19,6 +19,7 @@ class IngestMetrics;
 class Logger;
 class SettledLedger;
 class Spool;
+class SyncStore;
 
 struct ExecuteDeps {
     const config::Config& config;
@@ -35,6 +36,8 @@ struct ExecuteDeps {
     // The TLS client context for downloads; null (with the reason) when https is unavailable.
     std::shared_ptr<boost::asio::ssl::context> download_tls;
     std::string download_tls_error;
+    // Cohort sync's baselines and the run history (in the spool's database).
+    SyncStore* sync_store = nullptr;
 };
 
 }  // namespace lsr::server

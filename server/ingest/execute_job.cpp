@@ -69,6 +69,11 @@ void ExecuteJob::start() {
 
 void ExecuteJob::on_event(const core::MappedEvent& event) {
     if (stopped()) return;
+    if (sync_) {
+        if (auto ec = sync_->on_event(event.json, [this](std::string_view json) { emit_synced(json); }))
+            spool_failed(ec);
+        return;
+    }
     if (auto batch = builder_.add(event.json)) append(std::move(*batch));
 }
 
@@ -119,6 +124,7 @@ void ExecuteJob::internal(std::string_view what, bool answer_now) {
 }
 
 void ExecuteJob::work() {
+    begin_record();
     // A spool that is already full (or a disk below its free-space reserve) refuses the work
     // before the body is even read.
     if (auto refused = d_.spool.room()) {
@@ -142,6 +148,7 @@ void ExecuteJob::work() {
     options_.run_id = reply_->header("X-Looker-Webhook-Id");
     options_.received_at_ms = d_.clock.unix_ms();
     options_.max_event_bytes = d_.config.segment.max_event_bytes;
+    if (!open_sync()) return;
     make_reader();
 
     if (!request_.plan.download_url.empty()) return start_download();
@@ -229,6 +236,10 @@ void ExecuteJob::start_download() {
 void ExecuteJob::end_of_data() {
     // After a failed read the input ended early: the mapper is not asked to finish its row.
     reader_->end_of_data(failure_.empty());
+    if (sync_) {
+        finish_sync();
+        return complete();
+    }
     // A mapping error halts the reading, but what was mapped before it is committed (the
     // answer says so); only an internal or spool error gives up the open batches.
     if (!stopped_) {
@@ -258,13 +269,22 @@ void ExecuteJob::complete() {
     static const core::MappingSummary kEmpty;
     const core::MappingSummary& s = reader_ ? reader_->summary() : kEmpty;
     auto& m = d_.metrics;
-    const std::uint64_t spooled = committer_.events();
+    const std::uint64_t spooled = sync_discarded_ ? 0 : committer_.events();
     m.rows_accepted(spooled);
     for (const auto& [reason, n] : s.rejected_by_reason) m.rows_rejected(reason, n);
     for (const auto& [dest, n] : s.not_ready_by_destination) m.destination_not_ready(dest, n);
 
     core::ExecuteOutcome outcome;
     outcome.spooled_events = spooled;
+    outcome.sync_discarded = sync_discarded_;
+    outcome.sync_refusal = sync_refusal_;
+    if (sync_ && !sync_discarded_) {
+        auto& c = sync_->counts();
+        c.rows = s.rows;
+        c.events = spooled;
+        outcome.sync_message = core::SyncSummary::text(sync_->request().mode, c);
+        if (s.rejected > 0) *outcome.sync_message += " " + std::to_string(s.rejected) + " rejected.";
+    }
     std::string_view logged = "done";
     if (spool_error_) {
         m.rows_rejected("spool_unavailable", s.accepted > spooled ? s.accepted - spooled : 0);
@@ -281,7 +301,9 @@ void ExecuteJob::complete() {
     report_ = core::ExecuteReport::of(s, outcome, d_.config.mapping.max_reasons_reported);
     m.execute(source_.label, report_.outcome);
     log_done(logged, s);
-    if (logged != "done" || !ack_delivered_ || committer_.batches() == 0) return answer(report_);
+    const bool wait = logged == "done" && ack_delivered_ && spooled > 0;
+    finish_record(report_, wait ? "delivering" : report_.outcome);
+    if (!wait) return answer(report_);
     wait_for_delivery();
 }
 
@@ -311,85 +333,12 @@ void ExecuteJob::wait_for_delivery() {
         [self] { return self->d_.settled.count(self->request_id_); },
         [self] { return self->d_.draining.load() || self->interrupted(); },
         [self](const core::SettledEvents& settled) {
-            self->answer(core::ExecuteReport::delivered(self->report_, self->committer_.events(), settled));
+            auto last = core::ExecuteReport::delivered(self->report_, self->committer_.events(), settled);
+            asio::post(self->d_.workers, [self, last] { self->finish_record(last, last.outcome); });
+            self->answer(last);
         });
     d_.settled.watch(request_id_, [waiter] { waiter->check(false); });
     waiter->start();
-}
-
-// ---- answering ------------------------------------------------------------------------------
-
-void ExecuteJob::arm_keepalive() {  // answer_mutex_ held
-    keepalive_.expires_after(
-        std::chrono::milliseconds(std::max<std::uint32_t>(1, d_.config.server.execute_keepalive_ms)));
-    keepalive_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-        if (!ec) self->on_keepalive();
-    });
-}
-
-void ExecuteJob::on_keepalive() {
-    std::lock_guard lock(answer_mutex_);
-    if (answered_) return;
-    if (!streaming_) {
-        streaming_ = true;
-        reply_->begin_stream();
-    }
-    reply_->keepalive();
-    arm_keepalive();
-}
-
-// The one answer: true for the caller that may give it (answer_mutex_ held). The ledger's
-// entry was closed before the lock was taken: its callback may hold the last job reference.
-bool ExecuteJob::take_answer() {
-    if (answered_) return false;
-    answered_ = true;
-    keepalive_.cancel();
-    return true;
-}
-
-void ExecuteJob::answer_internal_error() {
-    d_.metrics.execute(source_.label, "internal_error");
-    if (ack_delivered_) d_.settled.close(request_id_);
-    std::lock_guard lock(answer_mutex_);
-    if (!take_answer()) return;
-    if (streaming_) {
-        reply_->end_stream(core::ExecuteReport::looker_body(false, core::ExecuteReport::kInternalError));
-    } else {
-        reply_->respond(500, core::ExecuteReport::error_body(core::ExecuteReport::kInternalError), false);
-    }
-}
-
-// An error found while reading the request: 404/500 with {"success":false,"error":…} while
-// nothing was sent yet; after the first newline, the looker body reporting the failure. With
-// `invalid_param`, a refused setting: the hub's validation_errors shape either way.
-void ExecuteJob::answer_error(int status, const std::string& error, std::string_view invalid_param) {
-    d_.metrics.execute(source_.label, "rejected_request");
-    d_.log.info("execute refused",
-                {{"request_id", request_id_}, {"action", source_.label}, {"error", error}});
-    if (ack_delivered_) d_.settled.close(request_id_);
-    std::lock_guard lock(answer_mutex_);
-    if (!take_answer()) return;
-    if (!invalid_param.empty()) {
-        std::string body = core::ExecuteReport::validation_body(invalid_param, error);
-        if (streaming_) return reply_->end_stream(std::move(body));
-        return reply_->respond(status, std::move(body), false);
-    }
-    if (streaming_) {
-        reply_->end_stream(core::ExecuteReport::looker_body(false, error));
-    } else {
-        reply_->respond(status, core::ExecuteReport::error_body(error), false);
-    }
-}
-
-void ExecuteJob::answer(const core::ExecuteReport& report) {
-    if (ack_delivered_) d_.settled.close(request_id_);
-    std::lock_guard lock(answer_mutex_);
-    if (!take_answer()) return;
-    if (streaming_) {
-        reply_->end_stream(report.body());
-    } else {
-        reply_->respond(report.status, report.body(), report.retry_after);
-    }
 }
 
 }  // namespace lsr::server

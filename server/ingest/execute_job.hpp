@@ -24,6 +24,8 @@
 #include "server/ingest/execute_deps.hpp"
 #include "server/ingest/execute_reply.hpp"
 #include "server/ingest/execute_source.hpp"
+#include "server/ingest/sync_run.hpp"
+#include "server/storage/run_record.hpp"
 
 namespace lsr::server {
 
@@ -69,6 +71,14 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
     void log_done(std::string_view outcome, const core::MappingSummary& s);
     void wait_for_delivery();
 
+    // Cohort sync and the run history (execute_job_sync.cpp).
+    bool open_sync();
+    void finish_sync();
+    void discard_sync();
+    void emit_synced(std::string_view json);
+    void begin_record();
+    void finish_record(const core::ExecuteReport& report, std::string_view outcome);
+
     void arm_keepalive();
     void on_keepalive();
     bool take_answer();
@@ -102,6 +112,12 @@ class ExecuteJob final : public std::enable_shared_from_this<ExecuteJob>, public
     std::string failure_;
     std::error_code spool_error_;
     core::ExecuteReport report_;
+
+    std::unique_ptr<SyncRun> sync_;  // changes or audience
+    bool sync_discarded_ = false;    // the run's held batches and stage were given up
+    std::optional<std::string> sync_refusal_;
+    RunRecord record_;
+    std::mutex record_mutex_;  // record_: written at complete() and again by the last answer
 };
 
 }  // namespace lsr::server

@@ -1,6 +1,7 @@
 // Who sent an execute and what it asks for: an Action API action or a plain webhook route.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -16,6 +17,8 @@ struct ExecuteSource {
     std::string write_key;                          // webhook: from the route
     std::string event;                              // webhook track: from the route
     std::optional<core::IdentityColumns> identity;  // webhook: from the route
+    // webhook: the route's sync keys, as an execute's form_params would carry them
+    std::map<std::string, std::string> sync_params;
 };
 
 }  // namespace lsr::server

@@ -21,7 +21,32 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry)
       not_ready_(prometheus::BuildCounter()
                      .Name("lsr_destination_not_ready_rows_total")
                      .Help("Accepted rows that lack what a configured destination needs")
-                     .Register(registry)) {}
+                     .Register(registry)),
+      sync_rows_(prometheus::BuildCounter()
+                     .Name("lsr_sync_rows_total")
+                     .Help("Rows of sync runs (changes, audience) compared with their schedule's baseline, by change")
+                     .Register(registry)),
+      added_(sync_rows_.Add({{"change", "added"}})),
+      changed_(sync_rows_.Add({{"change", "changed"}})),
+      unchanged_(sync_rows_.Add({{"change", "unchanged"}})),
+      removed_(sync_rows_.Add({{"change", "removed"}})),
+      guard_refusals_(prometheus::BuildCounter()
+                          .Name("lsr_sync_guard_refusals_total")
+                          .Help("Sync runs refused by the exit guard (sync.max_exit_fraction, or an empty result)")
+                          .Register(registry)
+                          .Add({})) {}
+
+void IngestMetrics::sync_rows(std::uint64_t added, std::uint64_t changed, std::uint64_t unchanged,
+                              std::uint64_t removed) {
+    added_.Increment(static_cast<double>(added));
+    changed_.Increment(static_cast<double>(changed));
+    unchanged_.Increment(static_cast<double>(unchanged));
+    removed_.Increment(static_cast<double>(removed));
+}
+
+void IngestMetrics::sync_guard_refusal() {
+    guard_refusals_.Increment();
+}
 
 void IngestMetrics::rows_accepted(std::uint64_t n) {
     if (n > 0) accepted_.Increment(static_cast<double>(n));

@@ -22,6 +22,9 @@ class IngestMetrics {
     // outcome: success | partial | failed | rejected_request | spool_full | unauthorized
     void execute(std::string_view action, std::string_view outcome);
     void destination_not_ready(std::string_view destination, std::uint64_t n);
+    // A committed sync run's rows (lsr_sync_rows_total{change}).
+    void sync_rows(std::uint64_t added, std::uint64_t changed, std::uint64_t unchanged, std::uint64_t removed);
+    void sync_guard_refusal();
 
     // The reason as a label value: digit runs become "N", at most 96 characters.
     static std::string reason_label(std::string_view reason);
@@ -31,6 +34,12 @@ class IngestMetrics {
     prometheus::Family<prometheus::Counter>& rejected_;
     prometheus::Family<prometheus::Counter>& executes_;
     prometheus::Family<prometheus::Counter>& not_ready_;
+    prometheus::Family<prometheus::Counter>& sync_rows_;
+    prometheus::Counter& added_;
+    prometheus::Counter& changed_;
+    prometheus::Counter& unchanged_;
+    prometheus::Counter& removed_;
+    prometheus::Counter& guard_refusals_;
 };
 
 }  // namespace lsr::server

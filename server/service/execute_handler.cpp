@@ -20,7 +20,9 @@ ExecuteHandler::ExecuteHandler(ServiceContext& ctx, const core::Clock& clock)
                                     settled_,
                                     [&dispatcher = ctx.dispatcher](const std::string& write_key) { dispatcher.notify(write_key); },
                                     nullptr,
-                                    {}} {
+                                    {}},
+      sync_store_(ctx.spool) {
+    deps_.sync_store = &sync_store_;
     deps_.download_tls =
         LookerDownloader::make_tls_context(ctx.config.hub.download, deps_.download_tls_error);
 }

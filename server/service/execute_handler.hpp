@@ -17,6 +17,7 @@
 #include "server/ingest/ingest_metrics.hpp"
 #include "server/ingest/settled_ledger.hpp"
 #include "server/service/service_context.hpp"
+#include "server/storage/sync_store.hpp"
 
 namespace lsr::server {
 
@@ -46,6 +47,7 @@ class ExecuteHandler : public std::enable_shared_from_this<ExecuteHandler> {
     IngestMetrics metrics_;
     SettledLedger settled_;
     ExecuteDeps deps_;
+    SyncStore sync_store_;
 };
 
 }  // namespace lsr::server

@@ -30,6 +30,11 @@ void register_webhook_routes(Router& router, ServiceContext& ctx, std::shared_pt
         source.write_key = route.write_key;
         source.event = route.event;
         if (any_identity(route.identity)) source.identity = route.identity;
+        source.sync_params = {{"sync", route.sync},
+                              {"audience_key", route.audience_key},
+                              {"audience_events", route.audience_events},
+                              {"resync", route.resync ? "yes" : "no"},
+                              {"allow_mass_exit", route.allow_mass_exit ? "yes" : "no"}};
         const std::string token = route.token;
         if (token.empty()) {
             ctx.log.warn("webhook route without a token: every request will get 403",
