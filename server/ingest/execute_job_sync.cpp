@@ -33,8 +33,9 @@ bool ExecuteJob::open_sync() {
     }
     record_.sync_mode = std::string(core::sync_mode_name(request->mode));
     if (request->mode == core::SyncMode::all) return true;
-    if (d_.sync_store == nullptr) {
-        internal("no sync store", true);
+    if (d_.sync_store == nullptr || record_.id == 0) {
+        // The run's staged rows are kept under its record's id: no record, no sync run.
+        internal("sync: no run record (see the log line before)", true);
         return false;
     }
     if (request_.plan.scheduled_plan_id.empty()) {
@@ -80,7 +81,9 @@ void ExecuteJob::emit_synced(std::string_view json) {
 // Every row was read (or the reading stopped). Only a whole result moves the baseline.
 void ExecuteJob::finish_sync() {
     const auto emit = [this](std::string_view json) { emit_synced(json); };
-    const bool whole = !stopped_ && failure_.empty() && !reader_->failed() && !interrupted();
+    // Looker leaving, or the drain, after the last byte was read cuts nothing short (the
+    // reading sets failure_ when it stopped early).
+    const bool whole = !stopped_ && failure_.empty() && !reader_->failed();
     if (!whole) return discard_sync();
     if (auto refusal = sync_->guard()) {
         sync_refusal_ = std::move(*refusal);

@@ -6,11 +6,13 @@ for new and changed rows, the Engage shapes for entered and left); the exit guar
 result cut short; two schedules and two write keys that do not see each other's baselines."""
 
 import json
+import os
 import re
+import tempfile
 import time
 import unittest
 
-from harness import Relay, hub_headers
+from harness import Relay, hub_headers, run_binary
 from payloads import FIELDS, execute, result, row
 from segment_stub import SegmentStub, batch_array
 
@@ -240,6 +242,28 @@ class SyncTest(unittest.TestCase):
         status, answer = self.post(rows, form, plan_id=2601)
         self.assertEqual(self.message(answer),
                          "3 rows: 0 changed, 0 new, 3 unchanged, 0 removed; 0 events queued.")
+
+    def test_preview_shows_what_the_next_run_sends(self):
+        form = {"sync": "changes"}
+        self.post(rows_of(range(3)), form, plan_id=2801)
+        self.received(3)
+        body = execute(result(rows_of(range(1, 4), changed={2})), write_key="wk_sync", plan_id=2801,
+                       form_params=form)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "payload.json")
+            with open(path, "w") as f:
+                json.dump(body, f)
+            out = run_binary(["preview", "--sync-state", self.relay.config["spool"]["path"],
+                              "--instance", INSTANCE, path])
+        self.assertEqual(out.returncode, 0, out.stderr)
+        lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
+        self.assertEqual(sorted(json.loads(l)["userId"] for l in lines), ["u000002", "u000003"])
+        self.assertIn("1 changed, 1 new, 1 unchanged, 1 removed; 2 events", out.stderr)
+        # Preview changed nothing: the run sends the same two events, with the same ids.
+        status, answer = self.post(rows_of(range(1, 4), changed={2}), form, plan_id=2801)
+        got = self.received(2)
+        self.assertEqual(sorted(MID.search(t).group(1) for t in got),
+                         sorted(MID.search(l).group(1) for l in lines))
 
     def test_bad_sync_settings_are_refused_with_the_field(self):
         status, answer = self.post(rows_of(range(2)), {"sync": "sometimes"}, plan_id=2701)
