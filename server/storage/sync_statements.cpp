@@ -74,7 +74,7 @@ int SyncStatements::prepare(sqlite3* db, std::string* failed_sql) {
         {&delete_baseline, "DELETE FROM sync_baselines WHERE id = ?1"},
         {&insert_run,
          "INSERT INTO runs (" LSR_RUN_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-                                              "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
+         "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
          "?21)"},
         {&update_run,
          "UPDATE runs SET request_id = ?1, received_ms = ?2, finished_ms = ?3, instance = ?4, plan_id = ?5, "
