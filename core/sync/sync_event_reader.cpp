@@ -1,7 +1,6 @@
 #include "core/sync/sync_event_reader.hpp"
 
 #include <rapidjson/error/en.h>
-#include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
 #include <cstring>
@@ -52,6 +51,31 @@ Top top_key(std::string_view k) {
     }
 }
 
+// RapidJSON's InsituStringStream, but without its copy optimization: the parser works on the
+// stream itself, so Tell() in a handler callback is exact (after a string's closing quote,
+// after a number's last digit). Reads up to a NUL byte; the buffer ends with one.
+struct TextStream {
+    using Ch = char;
+    explicit TextStream(char* text) : src(text), dst(nullptr), head(text) {}
+    Ch Peek() const { return *src; }
+    Ch Take() { return *src++; }
+    std::size_t Tell() const { return static_cast<std::size_t>(src - head); }
+    Ch* PutBegin() { return dst = src; }
+    void Put(Ch c) { *dst++ = c; }
+    std::size_t PutEnd(Ch* begin) { return static_cast<std::size_t>(dst - begin); }
+    void Flush() {}
+    Ch* Push(std::size_t count) {
+        Ch* begin = dst;
+        dst += count;
+        return begin;
+    }
+    void Pop(std::size_t count) { dst -= count; }
+
+    char* src;
+    char* dst;
+    char* head;
+};
+
 struct Span {
     std::size_t begin = SyncRowView::npos, end = SyncRowView::npos;
     bool present() const { return begin != SyncRowView::npos; }
@@ -69,7 +93,8 @@ struct SyncEventReader::State {
     using Ch = char;
 
     rapidjson::Reader reader;
-    rapidjson::MemoryStream* is = nullptr;
+    TextStream* is = nullptr;
+    std::string buffer;  // a writable, NUL-terminated copy of the event, parsed in situ
     std::string_view text;
     std::string canon;  // the content, as tagged tokens, hashed at the end
 
@@ -236,7 +261,10 @@ struct SyncEventReader::State {
     bool Int64(std::int64_t) { return false; }
     bool Uint64(std::uint64_t) { return false; }
     bool Double(double) { return false; }
-    bool RawNumber(const char* s, rapidjson::SizeType n, bool) { return scalar('n', s, n, false, true); }
+    // In situ, RapidJSON hands the position after the number: its text is the n bytes before.
+    bool RawNumber(const char*, rapidjson::SizeType n, bool) {
+        return scalar('n', text.data() + pos() - n, n, false, true);
+    }
     bool String(const char* s, rapidjson::SizeType n, bool) { return scalar('s', s, n, true, false); }
 
     bool start(bool object) {
@@ -291,10 +319,14 @@ SyncEventReader& SyncEventReader::operator=(SyncEventReader&&) noexcept = defaul
 bool SyncEventReader::read(std::string_view event_json, SyncRowView& out, std::string& error) {
     State& s = *state_;
     s.reset(event_json);
-    rapidjson::MemoryStream is(event_json.data(), event_json.size());
+    // In situ over a copy: strings are decoded in place, nothing is pushed on the reader's
+    // stack. Offsets (Tell) count bytes of the original text, which the spans are taken from.
+    s.buffer.assign(event_json);
+    TextStream is(s.buffer.data());
     s.is = &is;
     const rapidjson::ParseResult r =
-        s.reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseStopWhenDoneFlag>(is, s);
+        s.reader.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag |
+                       rapidjson::kParseStopWhenDoneFlag>(is, s);
     if (s.not_object || (r.IsError() && r.Code() == rapidjson::kParseErrorDocumentEmpty)) {
         error = "the event is not a JSON object";
         return false;
@@ -308,7 +340,7 @@ bool SyncEventReader::read(std::string_view event_json, SyncRowView& out, std::s
                 " (at byte " + std::to_string(r.Offset()) + ")";
         return false;
     }
-    // Only whitespace may follow; a NUL byte would end MemoryStream's input early.
+    // Only whitespace may follow; a NUL byte ends the parser's input early.
     for (std::size_t p = is.Tell(); p < event_json.size(); ++p) {
         const char c = event_json[p];
         if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {

@@ -23,7 +23,8 @@ struct RunRecord {
     std::string sync_mode;         // all | changes | audience
     // done | failed | refused (spool) | guard (the exit guard refused it) | rejected (the
     // request itself) | internal_error | running (not finished: in progress, or the process
-    // ended during it)
+    // ended during it) | interrupted (the process ended during it: set by the next exclusive
+    // open of the spool, with finished_ms)
     std::string outcome = "running";
     std::uint64_t rows = 0;
     std::uint64_t accepted = 0;

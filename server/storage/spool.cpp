@@ -39,7 +39,7 @@ SpoolError Spool::append(const std::vector<NewBatch>& batches, std::vector<std::
         s.sql.insert_batch.bind_int64(3, static_cast<std::int64_t>(b.body.size()));
         s.sql.insert_batch.bind_text(4, b.request_id);
         s.sql.insert_batch.bind_int64(5, b.created_ms);
-        s.sql.insert_batch.bind_int64(6, now);
+        s.sql.insert_batch.bind_int64(6, b.held ? kHeldUntilMs : now);
         s.sql.insert_batch.bind_blob(7, b.body);
         if (const int rc = s.sql.insert_batch.step(); rc != SQLITE_DONE) {
             auto error = s.fail(rc, "append: insert");
@@ -71,7 +71,9 @@ std::vector<SpoolBatch> Spool::lease_due(std::string_view write_key, std::int64_
     {
         StatementReset reset(s.sql.select_due);
         s.sql.select_due.bind_text(1, write_key);
-        s.sql.select_due.bind_int64(2, now_ms);
+        // A held batch (a sync run's, not yet committed) is never due, whatever the horizon
+        // (a recovering key leases with an unbounded one).
+        s.sql.select_due.bind_int64(2, std::min(now_ms, kHeldUntilMs - 1));
         while (chosen.size() < limit && s.sql.select_due.step() == SQLITE_ROW) {
             const std::int64_t id = s.sql.select_due.column_int64(0);
             if (!s.leased.contains(id)) chosen.push_back(id);

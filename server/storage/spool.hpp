@@ -56,6 +56,8 @@ struct DeadLetter {
     std::string body_error;  // list_dead_letters(with_body): why the stored body cannot be read
 };
 
+// Batches, events and bytes count held batches too (a sync run's, until it commits or aborts):
+// they take their room in the spool like any other.
 struct SpoolStats {
     std::uint64_t batches = 0;
     std::uint64_t events = 0;
@@ -112,7 +114,11 @@ class Spool {
     // The schema version kept in PRAGMA user_version. 2: bodies may be stored compressed
     // (core::StoredBody); a version-1 spool (plain bodies only, still valid) is raised to 2
     // when opened, and a relay that knows only version 1 refuses it from then on.
-    static constexpr int kSchemaVersion = 2;
+    // 3: cohort sync's baselines and staged rows, the run history, dead letters keep their
+    // batch's request id (SyncStore). A version-1 or -2 spool is raised to 3 in place by any
+    // open, exclusive or not (one transaction; the additions change nothing an older relay
+    // still running on the file reads or writes), and an older relay refuses it from then on.
+    static constexpr int kSchemaVersion = 3;
 
     // Opens or creates the spool at cfg.path (parent directories created, file mode 0600),
     // takes its lock unless options.exclusive is false (the two-argument form: exclusive),
@@ -133,14 +139,15 @@ class Spool {
     // Nothing is written then.
     SpoolError append(const std::vector<NewBatch>& batches, std::vector<std::int64_t>* ids);
 
-    // Batches of `write_key` whose next_attempt_ms <= now_ms and that are not leased, oldest
-    // first, at most `limit`; they become leased (in memory) until mark_delivered,
+    // Batches of `write_key` whose next_attempt_ms <= now_ms and that are not leased nor held,
+    // oldest first, at most `limit`; they become leased (in memory) until mark_delivered,
     // reschedule, split or dead_letter is called for them, or release_all_leases(). `now_ms`
     // is the caller's horizon (it may lease ahead); a batch whose settle failed to write is
     // held for 30 s of the spool's own clock whatever the horizon.
     std::vector<SpoolBatch> lease_due(std::string_view write_key, std::int64_t now_ms, std::size_t limit);
     // Write keys that have batches (leased or not), with the earliest next_attempt_ms of
-    // their unleased batches (INT64_MAX when all are leased).
+    // their unleased batches (INT64_MAX when all are leased, or the rest are held: a held
+    // batch's next_attempt_ms is kHeldUntilMs, "nothing due").
     std::vector<std::pair<std::string, std::int64_t>> write_keys();
     // Write keys that have batches (leased or not), with the created_ms of their oldest
     // batch: the age of the oldest event not yet delivered, per key. One pass over the

@@ -18,6 +18,10 @@ std::string SpoolErrorCategory::message(int value) const {
             return "spool in use by another relay";
         case SpoolErrc::low_space:
             return "low disk space: the spool's filesystem has less free space than spool.min_free_bytes";
+        case SpoolErrc::conflict:
+            return "the sync baseline changed since the run read it (another run of the schedule committed, "
+                   "or "
+                   "it was reset)";
     }
     return "unknown spool error";
 }

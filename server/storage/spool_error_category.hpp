@@ -15,6 +15,7 @@ enum class SpoolErrc {
     not_found = 4,  // id unknown
     locked = 5,     // open: another relay process holds the spool's lock (exclusive open)
     low_space = 6,  // append refused: the filesystem's free space is below spool.min_free_bytes
+    conflict = 7,   // SyncStore::commit_run: the baseline changed since the run read it
 };
 
 class SpoolErrorCategory final : public std::error_category {

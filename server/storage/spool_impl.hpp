@@ -58,6 +58,7 @@ struct Spool::Impl {
     // split, dead letter) writes its body anew before the old pages are freed.
     std::uint64_t largest_batch = 0;
     std::uint64_t count = 0;         // batches (a running count, like bytes)
+    std::int64_t stage_seq = 0;      // SyncStore::stage: the order of staged rows (see sync_stage)
     std::int64_t data_version = -1;  // to notice commits of other connections (tools)
     bool write_failed = false;
     bool sync_full = true;      // cfg.synchronous_full: what appends get

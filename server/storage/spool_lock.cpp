@@ -68,7 +68,7 @@ std::unique_ptr<SpoolLock> SpoolLock::acquire(const std::string& spool_path, con
         if (auto it = held_locks().find(key); it != held_locks().end()) {
             ::close(fd);  // ours is held through the registered descriptor
             ++it->second.users;
-            return std::unique_ptr<SpoolLock>(new SpoolLock(key));
+            return std::unique_ptr<SpoolLock>(new SpoolLock(key, false));
         }
         int rc;
         do {
@@ -104,7 +104,7 @@ std::unique_ptr<SpoolLock> SpoolLock::acquire(const std::string& spool_path, con
             [[maybe_unused]] const ssize_t written = ::pwrite(fd, pid.data(), pid.size(), 0);
         }
         held_locks().emplace(key, HeldLock{fd, 1});
-        return std::unique_ptr<SpoolLock>(new SpoolLock(key));
+        return std::unique_ptr<SpoolLock>(new SpoolLock(key, true));
     }
     *errc = SpoolErrc::io;
     *message = "the spool's lock file " + lock_path + " keeps being replaced; cannot lock it";

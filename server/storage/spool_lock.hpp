@@ -24,13 +24,17 @@ class SpoolLock {
     static std::unique_ptr<SpoolLock> acquire(const std::string& spool_path, const std::string& lock_path,
                                               SpoolErrc* errc, std::string* message);
     ~SpoolLock();
+    // Whether this took the lock (true), or shares one this process already held (false:
+    // another Spool of this process serves the file).
+    bool first() const { return first_; }
     SpoolLock(const SpoolLock&) = delete;
     SpoolLock& operator=(const SpoolLock&) = delete;
 
   private:
     using Key = std::pair<dev_t, ino_t>;  // the lock file's device and inode
-    explicit SpoolLock(Key key) : key_(key) {}
+    SpoolLock(Key key, bool first) : key_(key), first_(first) {}
     Key key_;
+    bool first_;
 };
 
 }  // namespace lsr::server

@@ -91,8 +91,14 @@ std::unique_ptr<Spool> Spool::open(const config::SpoolConfig& cfg, const SpoolOp
     impl->space.emplace(path, cfg.max_bytes, cfg.min_free_bytes);
     if (auto failure = SpoolFile::restrict_permissions(path)) return failed(std::move(*failure));
     if (auto failure = schema.create_or_check()) return failed(std::move(*failure));
+    // Only the open that took the lock: another Spool of this process that shares it may
+    // have a sync run under way.
+    if (impl->lock != nullptr && impl->lock->first()) {
+        if (auto failure = schema.drop_unfinished_runs()) return failed(std::move(*failure));
+    }
     if (auto failure = schema.prepare(impl->sql)) return failed(std::move(*failure));
 
+    // The running byte and batch counts, after the held batches of unfinished runs are gone.
     if (const int rc = impl->reload_bytes(); rc != SQLITE_OK) {
         return failed(schema.sqlite_failed(rc, "cannot read the spool"));
     }

@@ -50,9 +50,87 @@ CREATE TABLE dead_letters (
     created_ms INTEGER NOT NULL,
     dead_ms INTEGER NOT NULL,
     attempts INTEGER NOT NULL,
+    request_id TEXT NOT NULL DEFAULT '',
     body BLOB NOT NULL
 );
 )sql";
+// Version 3: cohort sync and the run history (see sync_store.hpp). Written with IF NOT EXISTS
+// so that raising an older spool may run again after an interruption.
+// - batches_request, dead_letters_request: a run's queued and dead-lettered events are
+//   summed from the index alone (request_id, events), never from the rows and their bodies.
+// - sync_rows: a baseline's members; the u64 hashes are stored as the int64 of the same bits.
+// - sync_stage: what a run will change, until commit_run or abort_run. Its key clusters a
+//   run's rows by `bucket` (the top bits of id_hash, see sync_store.cpp) in the order they
+//   were staged (`seq`): staging appends at a few points of the tree, and the commit reads
+//   one bucket at a time and applies it to one narrow key range of sync_rows, so neither
+//   step writes pages at random over a large tree.
+// - runs: one row per execute; rejected_by_reason is a JSON object.
+constexpr const char* kTablesV3 = R"sql(
+CREATE INDEX IF NOT EXISTS batches_request ON batches (request_id, events);
+CREATE TABLE IF NOT EXISTS sync_baselines (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance TEXT NOT NULL,
+    plan_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    write_key TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    mode TEXT NOT NULL DEFAULT '',
+    generation INTEGER NOT NULL DEFAULT 0,
+    members INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL,
+    last_run_ms INTEGER NOT NULL,
+    UNIQUE (instance, plan_id, action, write_key)
+);
+CREATE TABLE IF NOT EXISTS sync_rows (
+    baseline_id INTEGER NOT NULL,
+    id_hash INTEGER NOT NULL,
+    content_hash INTEGER NOT NULL,
+    identity TEXT NOT NULL,
+    PRIMARY KEY (baseline_id, id_hash)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sync_stage (
+    run_id INTEGER NOT NULL,
+    bucket INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    id_hash INTEGER NOT NULL,
+    content_hash INTEGER NOT NULL,
+    identity TEXT NOT NULL,
+    change INTEGER NOT NULL,
+    PRIMARY KEY (run_id, bucket, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id TEXT NOT NULL DEFAULT '',
+    received_ms INTEGER NOT NULL,
+    finished_ms INTEGER NOT NULL DEFAULT 0,
+    instance TEXT NOT NULL DEFAULT '',
+    plan_id TEXT NOT NULL DEFAULT '',
+    title TEXT NOT NULL DEFAULT '',
+    action TEXT NOT NULL DEFAULT '',
+    webhook_id TEXT NOT NULL DEFAULT '',
+    sync_mode TEXT NOT NULL DEFAULT '',
+    outcome TEXT NOT NULL,
+    "rows" INTEGER NOT NULL DEFAULT 0,
+    accepted INTEGER NOT NULL DEFAULT 0,
+    rejected INTEGER NOT NULL DEFAULT 0,
+    rejected_by_reason TEXT NOT NULL DEFAULT '{}',
+    added INTEGER NOT NULL DEFAULT 0,
+    changed INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    removed INTEGER NOT NULL DEFAULT 0,
+    events INTEGER NOT NULL DEFAULT 0,
+    success INTEGER NOT NULL DEFAULT 0,
+    answer TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS runs_received ON runs (received_ms);
+)sql";
+// A version-1 or -2 spool's dead letters get the request id (after the body there: ALTER
+// TABLE adds columns last; every statement names its columns), then its index.
+constexpr const char* kDeadLetterRequestId =
+    "ALTER TABLE dead_letters ADD COLUMN request_id TEXT NOT NULL DEFAULT ''";
+constexpr const char* kDeadLetterRequestIndex =
+    "CREATE INDEX IF NOT EXISTS dead_letters_request ON dead_letters (request_id, events);";
 // The body is the last column on purpose: a row's small columns are then read without
 // walking the body's overflow pages. A compressed body (~60 KB) fits in its row's leaf page,
 // so a query that reads a row reads its body too: the two indexes cover every query that
@@ -205,7 +283,8 @@ std::optional<SpoolOpenFailure> SpoolSchema::create_or_check() {
             return corrupt(
                 "it is an SQLite database but not a relay spool (it has tables and no spool schema version)");
         }
-        const std::string create = std::string("BEGIN IMMEDIATE;") + kTables +
+        const std::string create = std::string("BEGIN IMMEDIATE;") + kTables + kTablesV3 +
+                                   kDeadLetterRequestIndex +
                                    "PRAGMA user_version=" + std::to_string(kVersion) + "; COMMIT;";
         if (const int rc = exec_sql(db_, create.c_str()); rc != SQLITE_OK) {
             auto failure = sqlite_failed(rc, "cannot create the spool tables");
@@ -214,17 +293,8 @@ std::optional<SpoolOpenFailure> SpoolSchema::create_or_check() {
         }
         return std::nullopt;
     }
-    if (version == 1) {
-        // Version 1 held plain bodies only, which version 2 reads as they are: raise the number
-        // so a relay that knows only version 1 never reads a compressed body it would misread.
-        // Its indexes are rebuilt as version 2 has them (one pass over the table).
-        const std::string raise = std::string("BEGIN IMMEDIATE;") + kIndexesFromV1 +
-                                  "PRAGMA user_version=" + std::to_string(kVersion) + "; COMMIT;";
-        if (const int rc = exec_sql(db_, raise.c_str()); rc != SQLITE_OK) {
-            auto failure = sqlite_failed(rc, "cannot raise the spool schema version from 1");
-            exec_sql(db_, "ROLLBACK");
-            return failure;
-        }
+    if (version == 1 || version == 2) {
+        if (auto failure = raise_from(static_cast<int>(version))) return failure;
         version = kVersion;
     }
     if (version != kVersion) {
@@ -245,6 +315,62 @@ std::optional<SpoolOpenFailure> SpoolSchema::create_or_check() {
     }
     if (rc != SQLITE_DONE) return sqlite_failed(rc, "integrity check");
     if (!problems.empty()) return corrupt("the integrity check failed: " + problems);
+    return std::nullopt;
+}
+
+// Raises a version-1 or -2 spool to the current version in one transaction (all or nothing).
+// Version 1 held plain bodies only, which version 2 reads as they are; its indexes are rebuilt
+// as version 2 has them. Version 3 adds tables and indexes and the dead letters' request id,
+// and changes nothing a version-2 relay reads or writes: one still running on the file (an
+// operator tool raised it) keeps working. The new number keeps an older relay from opening
+// the file afterwards (it would misread what it does not know).
+std::optional<SpoolOpenFailure> SpoolSchema::raise_from(int version) {
+    std::string raise = "BEGIN IMMEDIATE;";
+    if (version == 1) raise += kIndexesFromV1;
+    raise += kTablesV3;
+    if (const int rc = exec_sql(db_, raise.c_str()); rc != SQLITE_OK) {
+        auto failure =
+            sqlite_failed(rc, "cannot raise the spool schema version from " + std::to_string(version));
+        exec_sql(db_, "ROLLBACK");
+        return failure;
+    }
+    std::int64_t has_request_id = 0;
+    int rc =
+        query_int(db_, "SELECT count(*) FROM pragma_table_info('dead_letters') WHERE name = 'request_id'",
+                  &has_request_id);
+    if (rc == SQLITE_OK && has_request_id == 0) rc = exec_sql(db_, kDeadLetterRequestId);
+    if (rc == SQLITE_OK) {
+        const std::string tail = std::string(kDeadLetterRequestIndex) +
+                                 "PRAGMA user_version=" + std::to_string(Spool::kSchemaVersion) + "; COMMIT;";
+        rc = exec_sql(db_, tail.c_str());
+    }
+    if (rc != SQLITE_OK) {
+        auto failure =
+            sqlite_failed(rc, "cannot raise the spool schema version from " + std::to_string(version));
+        exec_sql(db_, "ROLLBACK");
+        return failure;
+    }
+    return std::nullopt;
+}
+
+std::optional<SpoolOpenFailure> SpoolSchema::drop_unfinished_runs() {
+    // Held batches are found through batches_due (write_key, next_attempt_ms): one index
+    // probe per write key, never a pass over the rows and their bodies.
+    const std::string held = std::to_string(Spool::kHeldUntilMs);
+    const std::string drop =
+        "BEGIN IMMEDIATE;"
+        "DELETE FROM batches WHERE write_key IN (SELECT DISTINCT write_key FROM batches) AND next_attempt_ms "
+        "= " +
+        held +
+        ";"
+        "DELETE FROM sync_stage;"
+        "UPDATE runs SET outcome = 'interrupted', finished_ms = " +
+        std::to_string(now_ms_) + " WHERE outcome = 'running'; COMMIT;";
+    if (const int rc = exec_sql(db_, drop.c_str()); rc != SQLITE_OK) {
+        auto failure = sqlite_failed(rc, "cannot drop what an interrupted sync run left");
+        exec_sql(db_, "ROLLBACK");
+        return failure;
+    }
     return std::nullopt;
 }
 

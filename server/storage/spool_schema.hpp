@@ -38,6 +38,12 @@ class SpoolSchema {
     // that version and pass quick_check. Anything else is refused as corrupt.
     std::optional<SpoolOpenFailure> create_or_check();
 
+    // Exclusive opens only (no other relay runs on the file): what a process that ended
+    // during a sync run left behind is dropped - its held batches and staged rows - and its
+    // runs still "running" are marked "interrupted" (finished now), in one transaction.
+    // Looker's re-send of the execute then computes the run again from the baseline.
+    std::optional<SpoolOpenFailure> drop_unfinished_runs();
+
     // Prepares every statement; tables that do not match them are refused as corrupt.
     std::optional<SpoolOpenFailure> prepare(SpoolStatements& statements);
 
@@ -47,6 +53,7 @@ class SpoolSchema {
 
   private:
     SpoolOpenFailure corrupt(const std::string& detail) const;
+    std::optional<SpoolOpenFailure> raise_from(int version);
     std::optional<SpoolOpenFailure> use_temp_dir(const std::string& dir);
 
     sqlite3* db_;

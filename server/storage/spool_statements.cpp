@@ -35,8 +35,11 @@ int SpoolStatements::prepare(sqlite3* db, std::string* failed_sql) {
          "last_error, body) SELECT write_key, ?2, ?3, request_id, created_ms, attempts, ?4, last_error, ?5 "
          "FROM batches WHERE id = ?1"},
         {&dead_insert,
-         "INSERT INTO dead_letters (write_key, events, status, reason, created_ms, dead_ms, attempts, body) "
-         "SELECT write_key, events, ?2, ?3, created_ms, ?4, attempts + 1, body FROM batches WHERE id = ?1"},
+         "INSERT INTO dead_letters (write_key, events, status, reason, created_ms, dead_ms, attempts, "
+         "request_id, "
+         "body) SELECT write_key, events, ?2, ?3, created_ms, ?4, attempts + 1, request_id, body FROM "
+         "batches "
+         "WHERE id = ?1"},
         {&distinct_keys, "SELECT DISTINCT write_key FROM batches ORDER BY write_key"},
         {&key_schedule,
          "SELECT id, next_attempt_ms FROM batches WHERE write_key = ?1 ORDER BY next_attempt_ms"},
@@ -74,7 +77,7 @@ int SpoolStatements::prepare(sqlite3* db, std::string* failed_sql) {
             return rc;
         }
     }
-    return SQLITE_OK;
+    return sync.prepare(db, failed_sql);
 }
 
 }  // namespace lsr::server

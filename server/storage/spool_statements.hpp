@@ -5,6 +5,7 @@
 #include <string>
 
 #include "server/storage/sqlite_statement.hpp"
+#include "server/storage/sync_statements.hpp"
 
 struct sqlite3;
 
@@ -22,6 +23,8 @@ struct SpoolStatements {
     SqliteStatement list_dead, list_dead_body;
     SqliteStatement replay_one, replay_all, delete_dead_one, delete_dead_all, delete_batches_all;
     SqliteStatement insert_dead;
+    // Cohort sync and the run history.
+    SyncStatements sync;
 
     // Prepares them all; on failure returns SQLite's result code and sets *failed_sql.
     int prepare(sqlite3* db, std::string* failed_sql);

@@ -89,11 +89,21 @@ class SyncStore {
     // The identity text of each id hash (in order; "" when it is not a member).
     SpoolError identities(std::int64_t baseline_id, const std::vector<std::uint64_t>& id_hashes,
                           std::vector<std::string>* out);
-    // Staged under run_id, one transaction.
+    // Staged under run_id, one transaction (any number of calls per run, 8,192 rows a call
+    // is a good size).
     SpoolError stage(std::int64_t run_id, const std::vector<StagedRow>& rows);
     // One transaction (see above). *baseline_id: the baseline's id (new on a first run).
+    // SpoolErrc::conflict, with nothing changed, when the baseline is not the one the run
+    // compared against: baseline_id 0 but the key has one now, or baseline_id gone (reset,
+    // forgotten), or its generation already at or past commit.generation (another run of the
+    // schedule committed meanwhile). The caller aborts the run; a re-send computes it again.
+    // The baseline's members are counted from the rows the commit adds and removes (the same
+    // as commit.members unless an id hash was staged twice); release ids that are gone or not
+    // held are left as they are. Staged rows and baselines are not subject to the spool's
+    // room check (only batches are): a disk-full or I/O error is returned as for any write.
     SpoolError commit_run(const RunCommit& commit, std::int64_t* baseline_id);
-    // Deletes the held batches and the rows staged under run_id, one transaction.
+    // Deletes the held batches and the rows staged under run_id, one transaction (ids that are
+    // gone or not held are left as they are).
     SpoolError abort_run(std::int64_t run_id, const std::vector<std::int64_t>& held_batches);
 
     std::vector<BaselineInfo> list_baselines();
@@ -110,7 +120,8 @@ class SyncStore {
     // Writes every stored field of the record (by r.id).
     SpoolError finish_run(const RunRecord& r);
     // Newest first: runs with id < before_id (0: from the newest), at most limit; with the
-    // delivery figures (queued, dead_lettered, delivered) filled in.
+    // delivery figures (queued, dead_lettered, delivered) filled in. Replayed dead letters
+    // carry no request id (they count as delivered, as purged batches do).
     std::vector<RunRecord> list_runs(std::int64_t before_id, std::size_t limit);
     std::optional<RunRecord> run(std::int64_t id);
     // Drops runs received before older_than_ms.

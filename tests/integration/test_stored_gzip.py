@@ -57,7 +57,7 @@ class StoredGzipCase(unittest.TestCase):
             version = db.execute("PRAGMA user_version").fetchone()[0]
         finally:
             db.close()
-        self.assertEqual(version, 2)
+        self.assertEqual(version, 3)
         self.assertGreaterEqual(len(bodies), 2)
         events = [e for b in bodies for e in stored_events(b).split(b",\n")]
         self.assertEqual(len(events), ROWS + SMALL)

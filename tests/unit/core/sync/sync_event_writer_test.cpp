@@ -260,3 +260,44 @@ TEST_CASE("sync event writer: messageIds are the same within a run and differ ac
     d.Parse(out[0].data(), out[0].size());
     CHECK(ids.count(d["messageId"].GetString()) == 0);
 }
+
+TEST_CASE("sync event writer: every output is JSON, for odd events the reader accepts",
+          "[sync][sync_event_writer]") {
+    const char* odd[] = {
+        R"( { "type" : "identify" , "userId" : "u" , "traits" : { "a" : 1 , "b" : [ 1 , { "c" : null } ] } } )",
+        R"({"userId":"u"})",
+        R"({"userId":"u","traits":[1,2],"context":"x","timestamp":5,"messageId":null})",
+        R"({"type":"track","userId":"u","properties":{},"integrations":{}})",
+        R"({"type":"group","groupId":12.5,"traits":{"churn_risk":true}})",
+        R"({"type":"group","userId":"u","traits":{}})",
+        R"({"type":"identify","userId":"u","userId":"v","traits":{"x":1},"traits":{"y":2}})",
+        R"({"type":"page","anonymousId":"a\"b","properties":{"email":"e"},"messageId":"m","messageId":"n"})",
+        R"({"type":"identify","context":{"traits":{"email":5}}})",
+        R"({"type":"ty\"pe","userId":"u","traits":{"\u0063hurn_risk":1,"k\\":"\\"}})",
+        R"({"userId":"u","timestamp":{"a":[{}]},"sentAt":"s"}
+)",
+    };
+    for (const char* e : odd) {
+        INFO(e);
+        for (AudienceEvents events :
+             {AudienceEvents::identify, AudienceEvents::track, AudienceEvents::both}) {
+            for (SyncMode mode : {SyncMode::changes, SyncMode::audience}) {
+                SyncRequest r = audience(events);
+                r.mode = mode;
+                auto w = writer(r);
+                std::vector<std::string> out = rows(w, e, SyncEventKind::entered);  // rows() parses each
+                for (auto& x : rows(w, e, SyncEventKind::changed)) out.push_back(x);
+                for (auto& x : exits(w, view_of(e).identity_json, 1)) out.push_back(x);
+                CHECK_FALSE(out.empty());
+                for (const auto& x : out) {
+                    rapidjson::Document d;
+                    d.Parse(x.data(), x.size());
+                    INFO(x);
+                    REQUIRE_FALSE(d.HasParseError());
+                    REQUIRE(d.IsObject());
+                    CHECK(d.HasMember("messageId"));
+                }
+            }
+        }
+    }
+}
