@@ -5,6 +5,7 @@
 #include "core/delivery/write_key_rule.hpp"
 #include "core/hub/download_url.hpp"
 #include "core/hub/hub_base_url.hpp"
+#include "core/sync/sync_request.hpp"
 
 namespace lsr::config {
 
@@ -36,14 +37,6 @@ class Checker {
     const KeyLocations& where_;
     std::vector<ConfigProblem>& out_;
 };
-
-// A trait name as cohort sync writes it: [a-z][a-z0-9_]{0,63}.
-bool is_snake_case_key(const std::string& s) {
-    if (s.empty() || s.size() > 64 || s[0] < 'a' || s[0] > 'z') return false;
-    for (const char c : s)
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
-    return true;
-}
 
 bool is_sync_mode(const std::string& s) {
     return s == "all" || s == "changes" || s == "audience";
@@ -201,7 +194,8 @@ void ConfigValidator::validate(const Config& c, const KeyLocations& where, std::
         k.require(w.audience_events.empty() || is_audience_events(w.audience_events), at + ".audience_events",
                   at + ".audience_events must be identify, track or both, not \"" + w.audience_events + "\"");
         k.require(
-            w.audience_key.empty() || is_snake_case_key(w.audience_key), at + ".audience_key",
+            w.audience_key.empty() || core::SyncRequestParser::valid_audience_key(w.audience_key),
+            at + ".audience_key",
             at +
                 ".audience_key must be snake_case: a-z first, then a-z, 0-9 or _, at most 64 characters, "
                 "not \"" +
