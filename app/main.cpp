@@ -7,8 +7,10 @@
 
 #include "app/check_config_command.hpp"
 #include "app/preview_command.hpp"
+#include "app/runs_command.hpp"
 #include "app/serve_command.hpp"
 #include "app/spool_command.hpp"
+#include "app/sync_command.hpp"
 #include "app/token_command.hpp"
 
 namespace {
@@ -29,6 +31,13 @@ constexpr const char* usage =
     "  spool drain [--config FILE] [--timeout S]\n"
     "                                 deliver everything queued, accept nothing, then exit\n"
     "                                 (needs the spool's lock: not beside a running relay)\n"
+    "  runs [--config FILE | --spool PATH] [--json] [--limit N] [--before ID] [ID]\n"
+    "                                 the run history: each execute's sync mode, counts,\n"
+    "                                 answer and delivery (--json: as GET /runs)\n"
+    "  sync list [--json] [--config FILE | --spool PATH]\n"
+    "                                 cohort sync's baselines (one per schedule and write key)\n"
+    "  sync reset ID [--config FILE | --spool PATH]\n"
+    "                                 delete a baseline: that schedule's next run is a first run\n"
     "  version                        print the version\n"
     "\n"
     "Secrets come from the environment: RELAY_HUB_SECRET, RELAY_HUB_TOKENS,\n"
@@ -48,6 +57,8 @@ int main(int argc, char** argv) {
     if (command == "preview") return lsr::app::run_preview(args);
     if (command == "token") return lsr::app::run_token(args);
     if (command == "spool") return lsr::app::run_spool(args);
+    if (command == "runs") return lsr::app::run_runs(args);
+    if (command == "sync") return lsr::app::run_sync(args);
     if (command == "version" || command == "--version") {
         std::cout << "looker-segment-relay " LSR_VERSION "\n";
         return 0;

@@ -1,12 +1,11 @@
 #include "app/spool_stats_command.hpp"
 
 #include <cstdio>
-#include <ctime>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <string_view>
 
+#include "app/cli_text.hpp"
 #include "core/json_out.hpp"
 #include "core/text.hpp"
 #include "server/storage/spool.hpp"
@@ -16,65 +15,6 @@ namespace lsr::app {
 namespace {
 
 constexpr std::size_t kDefaultLimit = 100;
-
-// Never the whole write key: its first 4 characters and an ellipsis.
-std::string key_prefix(std::string_view key) {
-    return std::string(key.substr(0, 4)) + "\u2026";
-}
-
-std::string human_bytes(std::uint64_t n) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = static_cast<double>(n);
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-    return buf;
-}
-
-std::string human_age(std::int64_t ms) {
-    if (ms < 0) ms = 0;
-    std::int64_t s = ms / 1000;
-    const std::int64_t d = s / 86400;
-    const std::int64_t h = (s % 86400) / 3600;
-    const std::int64_t m = (s % 3600) / 60;
-    s %= 60;
-    std::ostringstream out;
-    if (d > 0) {
-        out << d << "d " << h << "h";
-    } else if (h > 0) {
-        out << h << "h " << m << "m";
-    } else if (m > 0) {
-        out << m << "m " << s << "s";
-    } else {
-        out << s << "s";
-    }
-    return out.str();
-}
-
-std::string iso_utc(std::int64_t ms) {
-    const auto t = static_cast<std::time_t>(ms / 1000);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
-// One line of text for a table cell: control characters become spaces.
-std::string one_line(std::string_view s, std::size_t max) {
-    std::string out;
-    for (const char ch : s) out += static_cast<unsigned char>(ch) < 0x20 ? ' ' : ch;
-    if (out.size() > max) {
-        std::size_t cut = max;
-        while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
-        out = out.substr(0, cut) + "\u2026";
-    }
-    return out;
-}
 
 // "key":value for an integer, after a comma unless it is the object's first member.
 template <class Integer>
@@ -115,15 +55,16 @@ int run_spool_stats(server::Spool& spool, const SpoolCommandLine& o, const core:
         return 0;
     }
     std::cout << "spool         " << spool.path() << "\n"
-              << "batches       " << st.batches << " (" << st.events << " events, " << human_bytes(st.bytes)
-              << " of " << human_bytes(spool.max_bytes()) << " allowed)\n"
+              << "batches       " << st.batches << " (" << st.events << " events, "
+              << CliText::human_bytes(st.bytes) << " of " << CliText::human_bytes(spool.max_bytes())
+              << " allowed)\n"
               << "oldest event  "
-              << (st.oldest_created_ms == 0
-                      ? std::string("-")
-                      : human_age(oldest_age_ms) + " old (" + iso_utc(st.oldest_created_ms) + ")")
+              << (st.oldest_created_ms == 0 ? std::string("-")
+                                            : CliText::human_age(oldest_age_ms) + " old (" +
+                                                  CliText::iso_utc(st.oldest_created_ms) + ")")
               << "\n"
               << "dead letters  " << st.dead_letters << " (" << st.dead_letter_events << " events)\n"
-              << "file size     " << human_bytes(st.file_bytes) << "\n";
+              << "file size     " << CliText::human_bytes(st.file_bytes) << "\n";
     return 0;
 }
 
@@ -146,7 +87,7 @@ int run_spool_dead_letters(server::Spool& spool, const SpoolCommandLine& o, cons
             first = false;
             j.raw('{');
             member(j, "id", d.id, true);
-            member(j, "write_key", std::string_view(key_prefix(d.write_key)));
+            member(j, "write_key", std::string_view(CliText::key_prefix(d.write_key)));
             member(j, "status", d.status);
             member(j, "reason", std::string_view(d.reason));
             member(j, "events", d.events);
@@ -171,13 +112,13 @@ int run_spool_dead_letters(server::Spool& spool, const SpoolCommandLine& o, cons
     for (const auto& d : letters) {
         const std::string status = d.status == 0 ? "-" : std::to_string(d.status);
         // The ellipsis is 3 bytes and 1 column: pad by hand.
-        std::string key = key_prefix(d.write_key);
+        std::string key = CliText::key_prefix(d.write_key);
         const std::size_t columns = d.write_key.substr(0, 4).size() + 1;
         key.append(columns < 9 ? 9 - columns : 0, ' ');
         std::snprintf(line, sizeof line, "%-8lld %s %-6s %8u %9u %-10s ", static_cast<long long>(d.id),
                       key.c_str(), status.c_str(), d.events, d.attempts,
-                      human_age(now - d.created_ms).c_str());
-        std::cout << line << one_line(d.reason, 120) << "\n";
+                      CliText::human_age(now - d.created_ms).c_str());
+        std::cout << line << CliText::one_line(d.reason, 120) << "\n";
     }
     if (total > letters.size()) {
         std::cout << "(" << letters.size() << " of " << total << " shown; --limit N for more)\n";

@@ -149,7 +149,10 @@ void read_webhooks(YamlReader& r, const YAML::Node& n, std::vector<WebhookRoute>
         const auto e = n[i];
         const std::string path = "webhooks[" + std::to_string(i) + "]";
         WebhookRoute w;
-        if (!r.object(e, path, {"name", "path", "token", "write_key", "call", "event", "identity"})) continue;
+        if (!r.object(e, path,
+                      {"name", "path", "token", "write_key", "call", "event", "identity", "sync",
+                       "audience_key", "audience_events", "resync", "allow_mass_exit"}))
+            continue;
         r.str(e, path, "name", w.name);
         r.str(e, path, "path", w.path);
         r.str(e, path, "token", w.token);
@@ -157,6 +160,11 @@ void read_webhooks(YamlReader& r, const YAML::Node& n, std::vector<WebhookRoute>
         r.str(e, path, "call", w.call);
         r.str(e, path, "event", w.event);
         if (const auto id = e["identity"]) read_identity(r, id, path + ".identity", w.identity);
+        r.str(e, path, "sync", w.sync);
+        r.str(e, path, "audience_key", w.audience_key);
+        r.str(e, path, "audience_events", w.audience_events);
+        r.boolean(e, path, "resync", w.resync);
+        r.boolean(e, path, "allow_mass_exit", w.allow_mass_exit);
         r.remember(path, e);
         out.push_back(std::move(w));
     }
@@ -196,9 +204,19 @@ void read_segment(YamlReader& r, const YAML::Node& n, SegmentConfig& s) {
     }
 }
 
+void read_sync(YamlReader& r, const YAML::Node& n, SyncConfig& s) {
+    if (!r.object(n, "sync", {"mode", "audience_events", "max_exit_fraction", "forget_after_days"})) return;
+    r.str(n, "sync", "mode", s.mode);
+    r.str(n, "sync", "audience_events", s.audience_events);
+    r.num(n, "sync", "max_exit_fraction", s.max_exit_fraction);
+    r.num(n, "sync", "forget_after_days", s.forget_after_days);
+}
+
 void read_root(YamlReader& r, const YAML::Node& root, Config& c) {
     if (root.IsNull()) return;  // an empty file: all defaults
-    if (!r.object(root, "", {"server", "hub", "mapping", "webhooks", "segment", "delivery", "spool", "log"}))
+    if (!r.object(
+            root, "",
+            {"server", "hub", "mapping", "webhooks", "segment", "delivery", "spool", "sync", "runs", "log"}))
         return;
     if (const auto n = root["server"]) read_server(r, n, c.server);
     if (const auto n = root["hub"]) read_hub(r, n, c.hub);
@@ -227,6 +245,9 @@ void read_root(YamlReader& r, const YAML::Node& root, Config& c) {
         r.str(n, "spool", "temp_dir", c.spool.temp_dir);
         r.num(n, "spool", "min_free_bytes", c.spool.min_free_bytes);
     }
+    if (const auto n = root["sync"]) read_sync(r, n, c.sync);
+    if (const auto n = root["runs"]; n && r.object(n, "runs", {"keep_days"}))
+        r.num(n, "runs", "keep_days", c.runs.keep_days);
     if (const auto n = root["log"]; n && r.object(n, "log", {"level"})) r.str(n, "log", "level", c.log.level);
 }
 

@@ -5,6 +5,7 @@
 #include "core/delivery/write_key_rule.hpp"
 #include "core/hub/download_url.hpp"
 #include "core/hub/hub_base_url.hpp"
+#include "core/sync/sync_request.hpp"
 
 namespace lsr::config {
 
@@ -36,6 +37,14 @@ class Checker {
     const KeyLocations& where_;
     std::vector<ConfigProblem>& out_;
 };
+
+bool is_sync_mode(const std::string& s) {
+    return s == "all" || s == "changes" || s == "audience";
+}
+
+bool is_audience_events(const std::string& s) {
+    return s == "identify" || s == "track" || s == "both";
+}
 
 bool is_http_url(const std::string& s) {
     return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0;
@@ -143,6 +152,15 @@ void ConfigValidator::validate(const Config& c, const KeyLocations& where, std::
     k.require(c.spool.poll_interval_ms >= 10, "spool.poll_interval_ms",
               "spool.poll_interval_ms must be at least 10");
 
+    const auto& y = c.sync;
+    k.require(is_sync_mode(y.mode), "sync.mode",
+              "sync.mode must be all, changes or audience, not \"" + y.mode + "\"");
+    k.require(is_audience_events(y.audience_events), "sync.audience_events",
+              "sync.audience_events must be identify, track or both, not \"" + y.audience_events + "\"");
+    k.require(
+        y.max_exit_fraction > 0 && y.max_exit_fraction <= 1, "sync.max_exit_fraction",
+        "sync.max_exit_fraction must be above 0 and at most 1 (the share of a baseline a run may remove)");
+
     k.require(
         c.log.level == "debug" || c.log.level == "info" || c.log.level == "warn" || c.log.level == "error",
         "log.level", "log.level must be debug, info, warn or error, not \"" + c.log.level + "\"");
@@ -170,6 +188,18 @@ void ConfigValidator::validate(const Config& c, const KeyLocations& where, std::
         k.require(!w.identity.user_id.empty() || !w.identity.anonymous_id.empty() ||
                       !w.identity.email.empty() || !w.identity.group_id.empty(),
                   at, at + ".identity must name at least one of user_id, anonymous_id, email, group_id");
+        // Empty: the `sync:` defaults (mode, audience_events), the schedule's title (audience_key).
+        k.require(w.sync.empty() || is_sync_mode(w.sync), at + ".sync",
+                  at + ".sync must be all, changes or audience, not \"" + w.sync + "\"");
+        k.require(w.audience_events.empty() || is_audience_events(w.audience_events), at + ".audience_events",
+                  at + ".audience_events must be identify, track or both, not \"" + w.audience_events + "\"");
+        k.require(
+            w.audience_key.empty() || core::SyncRequestParser::valid_audience_key(w.audience_key),
+            at + ".audience_key",
+            at +
+                ".audience_key must be snake_case: a-z first, then a-z, 0-9 or _, at most 64 characters, "
+                "not \"" +
+                w.audience_key + "\"");
     }
 }
 

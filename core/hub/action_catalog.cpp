@@ -235,7 +235,7 @@ ActionCatalog::ActionCatalog(std::string label, std::string base_url, const std:
          "Add traits via identify to your Segment users.",
          "identify",
          LookerVersion{4, 20, 0, {}},
-         false,
+         true,
          {}},
         {"segment_track",
          "Segment Track",
@@ -249,7 +249,7 @@ ActionCatalog::ActionCatalog(std::string label, std::string base_url, const std:
          "Add traits and / or users to your Segment groups.",
          "group",
          LookerVersion{5, 5, 0, {}},
-         false,
+         true,
          {"segment_group_id"}},
     };
     for (auto& a : all) {
@@ -299,27 +299,7 @@ std::string ActionCatalog::definition_json(const ActionInfo& action,
 }
 
 std::string ActionCatalog::form_json(const ActionInfo& action) const {
-    std::string out;
-    JsonOut w(out);
-    w.raw('{');
-    key(w, "fields", true);
-    w.raw('[');
-    if (action.call == "track") {
-        w.raw('{');
-        key(w, "name", true);
-        str(w, "event");
-        key(w, "label");
-        str(w, "Event");
-        key(w, "description");
-        str(w, "The name of the event you\xE2\x80\x99re tracking.");
-        key(w, "type");
-        str(w, "string");
-        key(w, "required");
-        w.boolean(true);
-        w.raw('}');
-    }
-    w.raw("]}");
-    return out;
+    return ActionForm::json(action, form_defaults_);
 }
 
 }  // namespace lsr::core

@@ -1,6 +1,6 @@
 // The three Segment actions as the public Action Hub advertises them (Identify, Track, Group),
 // with the label and base URL from the config. Pure: serializes definitions, the actions list
-// filtered by the caller's Looker version, and Track's form.
+// filtered by the caller's Looker version, and the actions' forms (core/hub/action_form.hpp).
 #pragma once
 
 #include <compare>
@@ -8,7 +8,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include "core/hub/action_form.hpp"
 
 namespace lsr::core {
 
@@ -34,7 +37,7 @@ struct ActionInfo {
     std::string description;
     std::string call;  // identify | track | group
     LookerVersion minimum_version;
-    bool has_form = false;
+    bool has_form = false;  // every action has one (cohort sync); Track's also asks for the event
     std::vector<std::string> required_tag;  // the single `tag` of the required_fields entry, if any
 };
 
@@ -51,7 +54,9 @@ class ActionCatalog {
     std::string list_json(const std::optional<LookerVersion>& version) const;
     // One integration object for POST /actions/{name}.
     std::string definition_json(const ActionInfo& action, const std::optional<LookerVersion>& version) const;
-    // {"fields":[…]} for an action that has a form (Track).
+    // The values the forms start with (config `sync:`); FormDefaults{} until set.
+    void set_form_defaults(FormDefaults defaults) { form_defaults_ = std::move(defaults); }
+    // {"fields":[…]} for an action's form.
     std::string form_json(const ActionInfo& action) const;
 
     // The one admin param of every Segment action.
@@ -64,6 +69,7 @@ class ActionCatalog {
     std::string label_;
     std::string base_url_;  // without a trailing slash
     std::vector<ActionInfo> actions_;
+    FormDefaults form_defaults_;
 };
 
 }  // namespace lsr::core

@@ -45,6 +45,7 @@
 #include "server/delivery/spool_worker.hpp"
 #include "server/net/logger.hpp"
 #include "server/storage/spool.hpp"
+#include "server/storage/sync_store.hpp"
 
 namespace lsr::server {
 
@@ -67,6 +68,8 @@ struct DeliveryDispatcher::Impl : std::enable_shared_from_this<DeliveryDispatche
         // With the stats: each write key's oldest batch (created_ms), for the lag metric;
         // nullopt also when the read failed (the series stay as they were).
         std::optional<std::vector<std::pair<std::string, std::int64_t>>> oldest_by_key;
+        // With the stats: the size of cohort sync's baselines, for its gauges.
+        std::optional<SyncTotals> sync;
     };
 
     // The spool write that settles a batch (on the spool thread), and what follows its

@@ -32,6 +32,7 @@ void DeliveryDispatcher::Impl::do_poll(bool with_stats) {
             if (with_stats) {
                 r.stats = self->spool.stats();
                 r.oldest_by_key = self->spool.oldest_by_write_key();  // nullopt: the read failed
+                r.sync = SyncStore(self->spool).totals();
             }
             return r;
         },
@@ -47,6 +48,9 @@ void DeliveryDispatcher::Impl::on_poll(PollResult r) {
     }
     if (r.oldest_by_key) {
         metrics.on_write_key_ages(*r.oldest_by_key, t);
+    }
+    if (r.sync) {
+        metrics.on_sync_totals(*r.sync);
     }
     if (stopping) {
         return;

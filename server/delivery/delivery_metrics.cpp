@@ -7,6 +7,7 @@
 #include "core/delivery/write_key_queue.hpp"
 #include "core/text.hpp"
 #include "server/storage/spool.hpp"
+#include "server/storage/sync_store.hpp"
 
 namespace lsr::server {
 
@@ -63,6 +64,11 @@ DeliveryMetrics::DeliveryMetrics(prometheus::Registry& r, std::uint64_t spool_li
       spool_limit_(gauge(r, "lsr_spool_limit_bytes", "spool.max_bytes: the bound of lsr_spool_file_bytes")),
       filesystem_free_(gauge(r, "lsr_spool_filesystem_free_bytes",
                              "Bytes free for the relay's user on the filesystem holding the spool")),
+      sync_baselines_(
+          gauge(r, "lsr_sync_baselines", "Cohort sync baselines (one per schedule and write key)")),
+      sync_baseline_rows_(gauge(r, "lsr_sync_baseline_rows", "Rows of the cohort sync baselines, summed")),
+      sync_baseline_bytes_(gauge(r, "lsr_sync_baseline_bytes",
+                                 "Approximate bytes of the cohort sync baselines in the spool's database")),
       key_age_(prometheus::BuildGauge()
                    .Name("lsr_write_key_oldest_event_age_seconds")
                    .Help("Age of the oldest undelivered event of a write key (label: its first 4 characters)")
@@ -114,6 +120,12 @@ void DeliveryMetrics::on_spool_stats(const SpoolStats& stats, std::int64_t now_m
     spool_file_bytes_.Set(static_cast<double>(stats.file_bytes));
     dead_letters_.Set(static_cast<double>(stats.dead_letters));
     if (stats.filesystem_free_bytes) filesystem_free_.Set(static_cast<double>(*stats.filesystem_free_bytes));
+}
+
+void DeliveryMetrics::on_sync_totals(const SyncTotals& totals) {
+    sync_baselines_.Set(static_cast<double>(totals.baselines));
+    sync_baseline_rows_.Set(static_cast<double>(totals.rows));
+    sync_baseline_bytes_.Set(static_cast<double>(totals.bytes));
 }
 
 void DeliveryMetrics::on_write_key_ages(const std::vector<std::pair<std::string, std::int64_t>>& oldest,

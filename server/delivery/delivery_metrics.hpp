@@ -14,6 +14,8 @@
 //   lsr_spool_file_bytes (the spool's files on disk), lsr_dead_letters,
 //   lsr_spool_filesystem_free_bytes (free for the relay's user on the spool's filesystem)
 //   lsr_spool_limit_bytes                    spool.max_bytes, the bound of lsr_spool_file_bytes
+//   gauges from SyncStore::totals() on each poll (cohort sync's baselines, in the spool's
+//   database): lsr_sync_baselines, lsr_sync_baseline_rows, lsr_sync_baseline_bytes
 //   lsr_write_key_oldest_event_age_seconds{write_key}  age of the oldest undelivered event of
 //       each write key with batches in the spool (Spool::oldest_by_write_key on each poll);
 //       the label is the key's short form (WriteKeyQueue::short_key: 4 characters and "…",
@@ -39,6 +41,7 @@
 namespace lsr::server {
 
 struct SpoolStats;
+struct SyncTotals;
 
 class DeliveryMetrics {
   public:
@@ -51,6 +54,7 @@ class DeliveryMetrics {
     void on_dead_letter(std::string_view reason, std::uint32_t events);
     void on_delivered(std::uint32_t events);
     void on_spool_stats(const SpoolStats& stats, std::int64_t now_ms);
+    void on_sync_totals(const SyncTotals& totals);
     // Every write key with batches and the created_ms of its oldest one: the series of the
     // keys not listed are removed.
     void on_write_key_ages(const std::vector<std::pair<std::string, std::int64_t>>& oldest,
@@ -75,6 +79,9 @@ class DeliveryMetrics {
     prometheus::Gauge& dead_letters_;
     prometheus::Gauge& spool_limit_;
     prometheus::Gauge& filesystem_free_;
+    prometheus::Gauge& sync_baselines_;
+    prometheus::Gauge& sync_baseline_rows_;
+    prometheus::Gauge& sync_baseline_bytes_;
     prometheus::Family<prometheus::Gauge>& key_age_;
     std::mutex key_age_mutex_;
     std::map<std::string, prometheus::Gauge*> key_age_series_;  // by label value

@@ -24,7 +24,10 @@ struct ActionApi {
         : ctx(c),
           catalog(c.config.hub.label, base_url, c.config.hub.actions),
           auth(c.config.hub.secret, c.config.hub.tokens),
-          execute(std::move(e)) {}
+          execute(std::move(e)) {
+        catalog.set_form_defaults(
+            {c.config.sync.mode, c.config.sync.audience_events, c.config.sync.max_exit_fraction});
+    }
 
     ServiceContext& ctx;
     core::ActionCatalog catalog;

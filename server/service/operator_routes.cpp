@@ -2,6 +2,8 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <iterator>
 #include <string>
@@ -11,8 +13,10 @@
 #include "server/delivery/delivery_dispatcher.hpp"
 #include "server/service/build_info.hpp"
 #include "server/service/process_collector.hpp"
+#include "server/service/runs_routes.hpp"
 #include "server/storage/spool.hpp"
 #include "server/storage/spool_probe.hpp"
+#include "server/storage/sync_store.hpp"
 
 namespace lsr::server {
 
@@ -25,9 +29,10 @@ void number(core::JsonOut& out, std::string_view key, Integer value) {
 }
 
 // `s`: the spool's figures, read for this request off the io threads
-// (DeliveryDispatcher::read_status); `delivery`: the dispatcher's own document.
+// (DeliveryDispatcher::read_status); `sync`: cohort sync's baselines, read just before on the
+// operator routes' own thread; `delivery`: the dispatcher's own document.
 std::string status_body(const ServiceContext& ctx, const core::Clock& clock, const SpoolStats& s,
-                        const std::string& delivery) {
+                        const SyncTotals& sync, const std::string& delivery) {
     const auto uptime =
         std::chrono::duration_cast<std::chrono::seconds>(clock.steady() - ctx.started).count();
     const std::int64_t oldest_age_ms = s.oldest_created_ms > 0 ? clock.unix_ms() - s.oldest_created_ms : 0;
@@ -66,6 +71,14 @@ std::string status_body(const ServiceContext& ctx, const core::Clock& clock, con
     out.raw(',');
     number(out, "dead_letter_events", s.dead_letter_events);
     out.raw("},");
+    out.key("sync");
+    out.raw('{');
+    number(out, "baselines", sync.baselines);
+    out.raw(',');
+    number(out, "rows", sync.rows);
+    out.raw(',');
+    number(out, "bytes", sync.bytes);
+    out.raw("},");
     out.key("delivery");
     out.raw(delivery);
     out.raw('}');
@@ -73,7 +86,8 @@ std::string status_body(const ServiceContext& ctx, const core::Clock& clock, con
 }
 
 void add_routes(Router& router, ServiceContext& ctx, const core::Clock& clock,
-                const std::shared_ptr<SpoolProbe>& probe, const std::shared_ptr<ProcessCollector>& process) {
+                const std::shared_ptr<SpoolProbe>& probe, const std::shared_ptr<ProcessCollector>& process,
+                boost::asio::thread_pool& reads) {
     router.add(http::verb::get, "/healthz", BodyKind::none,
                [](std::shared_ptr<HttpExchange> ex) { ex->respond(http::status::ok, R"({"status":"ok"})"); });
     router.add(http::verb::get, "/readyz", BodyKind::none, [&ctx, probe](std::shared_ptr<HttpExchange> ex) {
@@ -84,13 +98,20 @@ void add_routes(Router& router, ServiceContext& ctx, const core::Clock& clock,
                                R"({"ready":false,"reason":"spool not writable"})");
         ex->respond(http::status::ok, R"({"ready":true})");
     });
-    // Live figures (operators read /status right after their own actions), queried on the
-    // dispatcher's spool thread: SQLite never runs on an io thread. The answer goes from there.
-    router.add(http::verb::get, "/status", BodyKind::none, [&ctx, &clock](std::shared_ptr<HttpExchange> ex) {
-        ctx.dispatcher.read_status([&ctx, &clock, ex](const SpoolStats& spool, const std::string& delivery) {
-            ex->respond(http::status::ok, status_body(ctx, clock, spool, delivery));
-        });
-    });
+    // Live figures (operators read /status right after their own actions): the baselines'
+    // size on the operator routes' thread, then the queue on the dispatcher's spool thread:
+    // SQLite never runs on an io thread. The answer goes from there.
+    router.add(http::verb::get, "/status", BodyKind::none,
+               [&ctx, &clock, &reads](std::shared_ptr<HttpExchange> ex) {
+                   boost::asio::post(reads, [&ctx, &clock, ex] {
+                       const SyncTotals sync = SyncStore(ctx.spool).totals();
+                       ctx.dispatcher.read_status(
+                           [&ctx, &clock, ex, sync](const SpoolStats& spool, const std::string& delivery) {
+                               ex->respond(http::status::ok, status_body(ctx, clock, spool, sync, delivery));
+                           });
+                   });
+               });
+    add_runs_routes(router, ctx, reads);
     // The registry's families, then the process figures read from /proc for this scrape.
     router.add(http::verb::get, "/metrics", BodyKind::none,
                [&ctx, process](std::shared_ptr<HttpExchange> ex) {
@@ -107,14 +128,14 @@ void add_routes(Router& router, ServiceContext& ctx, const core::Clock& clock,
 }  // namespace
 
 void register_operator_routes(std::initializer_list<Router*> routers, ServiceContext& ctx,
-                              const core::Clock& clock) {
+                              const core::Clock& clock, boost::asio::thread_pool& reads) {
     // Refreshed on its own thread, 4 times a second: Kubernetes probes never wait on SQLite
     // (an append's fsync, an operator tool's write lock) on an I/O thread.
     auto probe = std::make_shared<SpoolProbe>(ctx.spool, std::chrono::milliseconds(250));
     // Only the serving process exports these: what runs and its own figures.
     BuildInfo::add_to(ctx.registry);
     auto process = std::make_shared<ProcessCollector>("/proc");
-    for (Router* r : routers) add_routes(*r, ctx, clock, probe, process);
+    for (Router* r : routers) add_routes(*r, ctx, clock, probe, process, reads);
 }
 
 }  // namespace lsr::server

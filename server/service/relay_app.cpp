@@ -24,6 +24,7 @@
 #include "server/service/execute_handler.hpp"
 #include "server/service/operator_routes.hpp"
 #include "server/service/service_context.hpp"
+#include "server/service/sync_housekeeper.hpp"
 #include "server/service/webhook_routes.hpp"
 #include "server/storage/spool.hpp"
 
@@ -123,8 +124,11 @@ int RelayApp::run() {
         return 1;
     }
     DeliveryDispatcher& dispatcher = *dispatcher_ptr;
+    // The operators' reads of the spool's database (/status, /runs): after the dispatcher, so
+    // it is joined before the dispatcher goes.
+    net::thread_pool operator_reads(1);
     ServiceContext ctx{cfg_, log, *registry, io, workers, *spool, dispatcher, draining, started, clock_};
-    register_operator_routes({&router, &admin_router}, ctx, clock_);
+    register_operator_routes({&router, &admin_router}, ctx, clock_, operator_reads);
     auto execute = ExecuteHandler::create(ctx);  // installs the dispatcher's settled listener
 
     SessionDeps deps{router, server_metrics, log, draining, sessions, temp_dir};
@@ -195,6 +199,9 @@ int RelayApp::run() {
     }
     server.start();
     dispatcher.start();
+    // Forgets stale baselines and prunes old runs: now, then hourly.
+    SyncHousekeeper housekeeper(*spool, cfg_.sync, cfg_.runs, log, clock_);
+    housekeeper.start(std::chrono::hours(1));
 
     std::error_code sig_ec;
     TerminationSignals signals(io, sig_ec);
@@ -265,6 +272,8 @@ int RelayApp::run() {
     for (auto& t : threads) t.join();
     workers.stop();
     workers.join();
+    operator_reads.stop();
+    operator_reads.join();
     return 0;
 }
 

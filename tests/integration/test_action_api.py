@@ -1,6 +1,7 @@
 """The Action API as the public Action Hub answers it: the actions list and its version
-filtering, one definition, the Track form, the error texts, and authentication on every
-route (reference §1.1-1.5). Starts the real binary."""
+filtering, one definition, the forms (Track's event, and the cohort sync fields every action
+offers), the error texts, and authentication on every route (reference §1.1-1.5). Starts the
+real binary."""
 
 import hashlib
 import hmac
@@ -19,6 +20,7 @@ DEFINITION_KEYS = {
 }
 INVALID_AUTH = {"success": False, "error": "Invalid 'Authorization' header."}
 CONFIGURED_TOKEN = "configured-token-for-tests"
+SYNC_FIELDS = ["sync", "audience_key", "audience_events", "resync", "allow_mass_exit"]
 
 
 def expected_definition(name, fmt):
@@ -35,7 +37,7 @@ def expected_definition(name, fmt):
         "label": labels[name][0],
         "description": labels[name][1],
         "url": "%s/actions/%s/execute" % (BASE, name),
-        "form_url": "%s/actions/%s/form" % (BASE, name) if name == "segment_track" else None,
+        "form_url": "%s/actions/%s/form" % (BASE, name),
         "params": [{"description": "A write key for Segment.", "label": "Segment Write Key",
                     "name": "segment_write_key", "required": True, "sensitive": True}],
         "required_fields": [required],
@@ -141,20 +143,39 @@ class ActionApiTest(unittest.TestCase):
         payload = {"data": {"segment_write_key": "wk"}, "form_params": {}}
         status, _, raw = self.post("/actions/segment_track/form", body=payload, headers=hub_headers())
         self.assertEqual(status, 200)
-        self.assertEqual(raw.decode("utf-8"),
-                         '{"fields":[{"name":"event","label":"Event","description":"The name of the event '
-                         'you\u2019re tracking.","type":"string","required":true}]}')
+        # The event field first, byte for byte as the public hub has it; then the sync fields.
+        self.assertTrue(raw.decode("utf-8").startswith(
+            '{"fields":[{"name":"event","label":"Event","description":"The name of the event '
+            'you\u2019re tracking.","type":"string","required":true},{"name":"sync",'), raw)
+        fields = json.loads(raw)["fields"]
+        self.assertEqual([f["name"] for f in fields], ["event"] + SYNC_FIELDS)
 
     def test_form_without_write_key_is_the_hub_error_form(self):
-        status, _, body = self.post_json("/actions/segment_track/form", body=b"", headers=hub_headers())
-        self.assertEqual(status, 200)
-        self.assertEqual(body, {"error": 'Required setting "Segment Write Key" not specified in action settings.'})
+        for name in ("segment_event", "segment_track", "segment_group"):
+            status, _, body = self.post_json("/actions/%s/form" % name, body=b"", headers=hub_headers())
+            self.assertEqual(status, 200, name)
+            self.assertEqual(body, {"error": 'Required setting "Segment Write Key" not specified in action settings.'})
 
-    def test_no_form_for_identify_and_group(self):
-        for name in ("segment_event", "segment_group"):
-            status, _, body = self.post_json("/actions/%s/form" % name, body=b"{}", headers=hub_headers())
-            self.assertEqual(status, 404)
-            self.assertEqual(body, {"success": False, "error": "No form defined for action."})
+    def test_sync_fields_on_every_form(self):
+        payload = {"data": {"segment_write_key": "wk"}, "form_params": {}}
+        for name in ("segment_event", "segment_track", "segment_group"):
+            status, _, body = self.post_json("/actions/%s/form" % name, body=payload, headers=hub_headers())
+            self.assertEqual(status, 200, name)
+            fields = {f["name"]: f for f in body["fields"]}
+            self.assertEqual([f["name"] for f in body["fields"] if f["name"] != "event"], SYNC_FIELDS, name)
+            options = lambda f: [o["name"] for o in f["options"]]
+            self.assertEqual(fields["sync"]["type"], "select")
+            self.assertEqual(fields["sync"]["default"], "all")
+            self.assertEqual(options(fields["sync"]), ["all", "changes", "audience"])
+            self.assertEqual(fields["audience_key"]["type"], "string")
+            self.assertFalse(fields["audience_key"]["required"])
+            self.assertIn("defaults to the schedule's title, snake_cased", fields["audience_key"]["description"])
+            self.assertEqual(fields["audience_events"]["default"], "identify")
+            self.assertEqual(options(fields["audience_events"]), ["identify", "track", "both"])
+            for yes_no in ("resync", "allow_mass_exit"):
+                self.assertEqual(fields[yes_no]["type"], "select")
+                self.assertEqual(fields[yes_no]["default"], "no")
+                self.assertEqual(options(fields[yes_no]), ["no", "yes"])
 
     # -- authentication ---------------------------------------------------------------------
 

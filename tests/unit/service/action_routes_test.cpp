@@ -35,8 +35,13 @@ TEST_CASE("Action routes list, describe and form", "[action_routes]") {
     auto form = relay.call("/actions/segment_track/form", R"({"data":{"segment_write_key":"k"}})",
                            {{"Authorization", auth()}});
     CHECK(form->out().rfind(R"({"fields":[{"name":"event")", 0) == 0);
-    auto no_form = relay.call("/actions/segment_event/form", "", {{"Authorization", auth()}});
-    CHECK(no_form->out() == R"({"success":false,"error":"No form defined for action."})");
+    // Every action has a form: the sync fields (Track's event first).
+    auto identify_form = relay.call("/actions/segment_event/form", R"({"data":{"segment_write_key":"k"}})",
+                                    {{"Authorization", auth()}});
+    CHECK(identify_form->out().rfind(R"({"fields":[{"name":"sync")", 0) == 0);
+    auto group_form = relay.call("/actions/segment_group/form", "", {{"Authorization", auth()}});
+    CHECK(group_form->out() ==
+          R"({"error":"Required setting \"Segment Write Key\" not specified in action settings."})");
 }
 
 TEST_CASE("Execute spools the events and answers with the counts", "[action_routes]") {

@@ -108,7 +108,8 @@ TEST_CASE("/status reads the spool off the io thread and answers with the same d
         std::make_unique<DeliveryDispatcher>(io, cfg.segment, cfg.spool, *spool, log, registry, clock);
     ServiceContext ctx{cfg, log, registry, io, workers, *spool, *dispatcher, draining, clock.steady(), clock};
     Router router;
-    register_operator_routes({&router}, ctx, clock);
+    asio::thread_pool reads(1);
+    register_operator_routes({&router}, ctx, clock, reads);
     clock.advance(5s);
 
     const auto m = router.match(http::verb::get, "/status");
@@ -128,9 +129,11 @@ TEST_CASE("/status reads the spool off the io thread and answers with the same d
         R"(","uptime_s":5,"draining":false,"ack":"spooled","queue":{"batches":2,"events":3,"bytes":)" +
         std::to_string(a.body.size() + b.body.size()) + R"(,"oldest_event_age_s":7,"spool_file_bytes":)" +
         std::to_string(s.file_bytes) + R"(,"spool_max_bytes":)" + std::to_string(cfg.spool.max_bytes) +
-        R"(,"dead_letters":0,"dead_letter_events":0},"delivery":)" + dispatcher->status_json() + "}";
+        R"(,"dead_letters":0,"dead_letter_events":0},"sync":{"baselines":0,"rows":0,"bytes":0},"delivery":)" +
+        dispatcher->status_json() + "}";
     CHECK(body == expected);
     CHECK(dispatcher->status_json() == R"({"stopping":false,"in_flight":0,"write_keys":[]})");
+    reads.join();
     guard.reset();
     io.stop();
     io_thread.join();
@@ -164,7 +167,8 @@ TEST_CASE("/metrics: the registry's families, the build and the process figures"
     ServiceContext ctx{cfg, log, registry, io, workers, *spool, *dispatcher, draining, clock.steady(), clock};
     Router router;
     Router admin;
-    register_operator_routes({&router, &admin}, ctx, clock);
+    asio::thread_pool reads(1);
+    register_operator_routes({&router, &admin}, ctx, clock, reads);
 
     for (Router* r : {&router, &admin}) {
         const auto m = r->match(http::verb::get, "/metrics");
@@ -182,7 +186,13 @@ TEST_CASE("/metrics: the registry's families, the build and the process figures"
             CHECK(body.find(std::string("\n") + name) != std::string::npos);
         }
         CHECK(body.find("# TYPE process_cpu_seconds_total counter") != std::string::npos);
+        for (const char* gauge :
+             {"lsr_sync_baselines ", "lsr_sync_baseline_rows ", "lsr_sync_baseline_bytes "}) {
+            INFO(gauge);
+            CHECK(body.find(std::string("\n") + gauge) != std::string::npos);
+        }
     }
+    reads.join();
     dispatcher.reset();
     workers.join();
     spool.reset();

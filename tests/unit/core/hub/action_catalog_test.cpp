@@ -31,6 +31,25 @@ std::vector<std::string> names(const rapidjson::Document& list) {
     return out;
 }
 
+std::vector<std::string> field_names(const rapidjson::Document& form) {
+    std::vector<std::string> out;
+    for (const auto& f : form["fields"].GetArray()) out.push_back(f["name"].GetString());
+    return out;
+}
+
+const rapidjson::Value& field(const rapidjson::Document& form, std::string_view name) {
+    for (const auto& f : form["fields"].GetArray())
+        if (f["name"].GetString() == name) return f;
+    FAIL("no field " << name);
+    return form;
+}
+
+std::vector<std::string> option_names(const rapidjson::Value& f) {
+    std::vector<std::string> out;
+    for (const auto& o : f["options"].GetArray()) out.push_back(o["name"].GetString());
+    return out;
+}
+
 std::string ua(std::string_view v) {
     return "LookerOutgoingWebhook/" + std::string(v);
 }
@@ -127,11 +146,8 @@ TEST_CASE("ActionCatalog lists the three actions with the hub's keys", "[action_
         } else {
             CHECK(keys(rf) == std::set<std::string>{"any_tag"});
         }
-        if (name == "segment_track") {
-            CHECK(std::string(i["form_url"].GetString()) == "https://hub.example/actions/segment_track/form");
-        } else {
-            CHECK(i["form_url"].IsNull());
-        }
+        // Every action has a form (cohort sync; Track's also asks for the event).
+        CHECK(std::string(i["form_url"].GetString()) == "https://hub.example/actions/" + name + "/form");
     }
     CHECK(std::string(d["integrations"][0]["label"].GetString()) == "Segment Identify");
     CHECK(std::string(d["integrations"][0]["description"].GetString()) ==
@@ -178,15 +194,81 @@ TEST_CASE("ActionCatalog exposes only the configured actions", "[action_catalog]
     CHECK(cat.find("segment_event", std::nullopt) == nullptr);
 }
 
-TEST_CASE("ActionCatalog Track form", "[action_catalog]") {
+TEST_CASE("ActionCatalog Track form keeps its event field first", "[action_catalog]") {
     ActionCatalog cat("Hub", "https://hub.example", kAll);
     const auto* track = cat.find("segment_track", std::nullopt);
     REQUIRE(track);
     CHECK(track->has_form);
-    CHECK(cat.form_json(*track) ==
-          "{\"fields\":[{\"name\":\"event\",\"label\":\"Event\",\"description\":\"The name of the event "
-          "you\xE2\x80\x99re tracking.\",\"type\":\"string\",\"required\":true}]}");
-    CHECK_FALSE(cat.find("segment_event", std::nullopt)->has_form);
+    const std::string form = cat.form_json(*track);
+    CHECK(form.rfind("{\"fields\":[{\"name\":\"event\",\"label\":\"Event\",\"description\":\"The name of the "
+                     "event you\xE2\x80\x99re tracking.\",\"type\":\"string\",\"required\":true},",
+                     0) == 0);
+    CHECK(field_names(parse(form)) == std::vector<std::string>{"event", "sync", "audience_key",
+                                                               "audience_events", "resync",
+                                                               "allow_mass_exit"});
+}
+
+TEST_CASE("ActionCatalog every action's form offers the sync fields", "[action_catalog]") {
+    ActionCatalog cat("Hub", "https://hub.example", kAll);
+    for (const char* name : {"segment_event", "segment_group"}) {
+        INFO(name);
+        const auto* action = cat.find(name, std::nullopt);
+        REQUIRE(action);
+        CHECK(action->has_form);
+        const auto form = parse(cat.form_json(*action));
+        CHECK(keys(form) == std::set<std::string>{"fields"});
+        CHECK(field_names(form) == std::vector<std::string>{"sync", "audience_key", "audience_events",
+                                                            "resync", "allow_mass_exit"});
+        for (const auto& f : form["fields"].GetArray()) {
+            CHECK_FALSE(f["required"].GetBool());  // every sync field has a default or is optional
+            CHECK(std::string(f["label"].GetString()).size() > 0);
+            CHECK(std::string(f["description"].GetString()).size() > 20);
+        }
+        const auto& sync = field(form, "sync");
+        CHECK(std::string(sync["type"].GetString()) == "select");
+        CHECK(std::string(sync["default"].GetString()) == "all");
+        CHECK(option_names(sync) == std::vector<std::string>{"all", "changes", "audience"});
+        const auto& key = field(form, "audience_key");
+        CHECK(std::string(key["type"].GetString()) == "string");
+        CHECK_FALSE(key.HasMember("default"));
+        CHECK_FALSE(key.HasMember("options"));
+        CHECK(std::string(key["description"].GetString())
+                  .find("defaults to the schedule's title, snake_cased") != std::string::npos);
+        const auto& events = field(form, "audience_events");
+        CHECK(std::string(events["type"].GetString()) == "select");
+        CHECK(std::string(events["default"].GetString()) == "identify");
+        CHECK(option_names(events) == std::vector<std::string>{"identify", "track", "both"});
+        for (const char* yes_no : {"resync", "allow_mass_exit"}) {
+            const auto& f = field(form, yes_no);
+            CHECK(std::string(f["type"].GetString()) == "select");
+            CHECK(std::string(f["default"].GetString()) == "no");
+            CHECK(option_names(f) == std::vector<std::string>{"no", "yes"});
+        }
+        for (const auto& f : form["fields"].GetArray()) {
+            if (!f.HasMember("options")) continue;
+            for (const auto& o : f["options"].GetArray()) {
+                CHECK(keys(o) == std::set<std::string>{"name", "label"});
+                CHECK(std::string(o["label"].GetString()).size() > 1);
+            }
+        }
+    }
+}
+
+TEST_CASE("ActionCatalog forms start from the configured sync defaults", "[action_catalog]") {
+    ActionCatalog cat("Hub", "https://hub.example", kAll);
+    cat.set_form_defaults({"audience", "both", 0.2});
+    const auto form = parse(cat.form_json(*cat.find("segment_event", std::nullopt)));
+    CHECK(std::string(field(form, "sync")["default"].GetString()) == "audience");
+    CHECK(std::string(field(form, "audience_events")["default"].GetString()) == "both");
+    CHECK(std::string(field(form, "allow_mass_exit")["description"].GetString()).find("more than 20%") !=
+          std::string::npos);
+    // A value the form does not offer falls back to the first option.
+    cat.set_form_defaults({"bogus", "\xff", 0.5});
+    const auto fallback = parse(cat.form_json(*cat.find("segment_event", std::nullopt)));
+    CHECK(std::string(field(fallback, "sync")["default"].GetString()) == "all");
+    CHECK(std::string(field(fallback, "audience_events")["default"].GetString()) == "identify");
+    CHECK(std::string(field(fallback, "allow_mass_exit")["description"].GetString()).find("more than 50%") !=
+          std::string::npos);
 }
 
 TEST_CASE("ActionCatalog writes the definition byte for byte", "[action_catalog]") {
@@ -195,7 +277,8 @@ TEST_CASE("ActionCatalog writes the definition byte for byte", "[action_catalog]
     const std::string expected =
         "{\"name\":\"segment_group\",\"label\":\"Segment Group\",\"description\":\"Add traits and / "
         "or users to your Segment groups.\",\"url\":\"https://hub.example/x\\\\y/actions/segmen"
-        "t_group/execute\",\"form_url\":null,\"icon_data_uri\":\"data:image/svg+xml;base64,PHN2"
+        "t_group/execute\",\"form_url\":\"https://hub.example/x\\\\y/actions/segment_group/form\","
+        "\"icon_data_uri\":\"data:image/svg+xml;base64,PHN2"
         "ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCA2NCA2NCI+PHJl"
         "Y3Qgd2lkdGg9IjY0IiBoZWlnaHQ9IjY0IiByeD0iMTIiIGZpbGw9IiM1MmJkOTQiLz48cGF0aCBkPSJN"
         "MTQgMjRoMzBNMjAgMzJoMzBNMTQgNDBoMzAiIHN0cm9rZT0iI2ZmZiIgc3Ryb2tlLXdpZHRoPSI1IiBz"
