@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "app/sync_preview.hpp"
 #include "config/config_loader.hpp"
 #include "core/clock.hpp"
 #include "core/delivery/write_key_rule.hpp"
@@ -22,7 +23,6 @@
 #include "core/mapping/call_type.hpp"
 #include "core/mapping/result_format.hpp"
 #include "core/mapping/result_mapper.hpp"
-#include "app/sync_preview.hpp"
 
 namespace lsr::app {
 namespace {

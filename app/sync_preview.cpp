@@ -26,7 +26,8 @@ std::unique_ptr<SyncPreview> SyncPreview::open(const config::Config& cfg, const 
     static const std::map<std::string, std::string> kNone;
     std::string error;
     std::string param;
-    auto request = core::SyncRequestParser::parse(in.params ? *in.params : kNone, defaults, in.title, error, param);
+    auto request =
+        core::SyncRequestParser::parse(in.params ? *in.params : kNone, defaults, in.title, error, param);
     if (!request) {
         std::cerr << "error: " << error << "\n";
         exit_code = 1;
@@ -107,7 +108,8 @@ int SyncPreview::finish(bool whole, const core::MappingSummary& summary) {
     c.rows = summary.rows;
     c.events = events_;
     std::cerr << "sync (" << run_->mode_name() << ", baseline of " << run_->baseline_members()
-              << " members): " << core::SyncSummary::text(run_->request().mode, c) << "\n";
+              << " members): " << core::SyncSummary::text(run_->request().mode, c, run_->request().resync)
+              << "\n";
     return 0;
 }
 

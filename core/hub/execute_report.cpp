@@ -84,8 +84,9 @@ ExecuteReport ExecuteReport::of(const MappingSummary& summary, const ExecuteOutc
     }
     if (outcome.failure && outcome.sync_discarded) {
         r.message = ExecuteAnswer::failure_message(*outcome.failure, 0);
-        r.message += " Nothing of this run was sent and the schedule's baseline is unchanged: the next run is "
-                     "compared with the last whole one.";
+        r.message +=
+            " Nothing of this run was sent and the schedule's baseline is unchanged: the next run is "
+            "compared with the last whole one.";
         r.success = false;
         r.outcome = outcome.interrupted ? "interrupted" : "failed";
         return r;

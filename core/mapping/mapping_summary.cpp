@@ -5,8 +5,8 @@
 namespace lsr::core {
 
 std::string MappingSummary::message(std::size_t max_reasons) const {
-    return std::to_string(rows) + (rows == 1 ? " row: " : " rows: ") + std::to_string(accepted) + " accepted, " +
-           std::to_string(rejected) + " rejected." + details(max_reasons);
+    return std::to_string(rows) + (rows == 1 ? " row: " : " rows: ") + std::to_string(accepted) +
+           " accepted, " + std::to_string(rejected) + " rejected." + details(max_reasons);
 }
 
 std::string MappingSummary::details(std::size_t max_reasons) const {

@@ -105,6 +105,9 @@ struct SyncEventReader::State {
     Top top = Top::other;
     std::size_t member_begin = 0, value_begin = 0, payload_member_begin = 0;
     bool skip_key = false, skipping = false;
+    // context.library: the relay's own name and version, not the row's content (an upgrade
+    // must not make every member "changed").
+    bool skip_library = false;
     bool in_payload = false;  // inside the traits/properties object (depth 2)
     bool ctx_key_traits = false, in_ctx_traits = false;
     int email_pending = 0;  // 1 traits.email, 2 properties.email, 3 context.traits.email (next value)
@@ -123,7 +126,7 @@ struct SyncEventReader::State {
         depth = last_pos = 0;
         not_object = too_deep = false;
         top = Top::other;
-        skip_key = skipping = in_payload = ctx_key_traits = in_ctx_traits = false;
+        skip_key = skipping = skip_library = in_payload = ctx_key_traits = in_ctx_traits = false;
         email_pending = email_target = 0;
         id_target = false;
         type = traits = properties = context = timestamp = integrations = message_id = Span();
@@ -231,6 +234,7 @@ struct SyncEventReader::State {
             members.push_back({payload_member_begin, end});
         } else if (pd == 2 && top == Top::context) {
             in_ctx_traits = false;
+            if (skip_library) skipping = skip_library = false;
         }
     }
 
@@ -301,6 +305,8 @@ struct SyncEventReader::State {
                 if (k == "email") email_pending = top == Top::traits ? 1 : 2;
             } else if (top == Top::context) {
                 ctx_key_traits = k == "traits";
+                skip_library = k == "library";
+                if (skip_library) skipping = true;
             }
         } else if (depth == 3 && in_ctx_traits && k == "email") {
             email_pending = 3;

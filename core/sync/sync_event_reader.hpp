@@ -31,7 +31,8 @@ struct SyncRowView {
     // row is known by its email only.
     std::string identity_json;
     std::uint64_t id_hash = 0;  // Hash64 of identity_key
-    // Hash64 over the event without its top-level messageId, timestamp and sentAt: every other
+    // Hash64 over the event without its top-level messageId, timestamp and sentAt, and without
+    // context.library (the relay's name and version: an upgrade changes no member): every other
     // member, name and value, in order (escapes decoded, so only content counts).
     std::uint64_t content_hash = 0;
     // Spans of the event text, half-open [begin, end): text.substr(begin, end - begin) is the

@@ -282,7 +282,7 @@ void ExecuteJob::complete() {
         auto& c = sync_->counts();
         c.rows = s.rows;
         c.events = spooled;
-        outcome.sync_message = core::SyncSummary::text(sync_->request().mode, c);
+        outcome.sync_message = core::SyncSummary::text(sync_->request().mode, c, sync_->request().resync);
         if (s.rejected > 0) *outcome.sync_message += " " + std::to_string(s.rejected) + " rejected.";
     }
     std::string_view logged = "done";

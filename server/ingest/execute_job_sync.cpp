@@ -89,8 +89,8 @@ void ExecuteJob::finish_sync() {
         sync_refusal_ = std::move(*refusal);
         d_.metrics.sync_guard_refusal();
         d_.log.warn("execute: sync guard refused the run", {{"request_id", request_id_},
-                                                           {"plan_id", request_.plan.scheduled_plan_id},
-                                                           {"message", *sync_refusal_}});
+                                                            {"plan_id", request_.plan.scheduled_plan_id},
+                                                            {"message", *sync_refusal_}});
         return discard_sync();
     }
     if (auto ec = sync_->finish_rows(emit)) {

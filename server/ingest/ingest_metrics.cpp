@@ -22,19 +22,22 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry)
                      .Name("lsr_destination_not_ready_rows_total")
                      .Help("Accepted rows that lack what a configured destination needs")
                      .Register(registry)),
-      sync_rows_(prometheus::BuildCounter()
-                     .Name("lsr_sync_rows_total")
-                     .Help("Rows of sync runs (changes, audience) compared with their schedule's baseline, by change")
-                     .Register(registry)),
+      sync_rows_(
+          prometheus::BuildCounter()
+              .Name("lsr_sync_rows_total")
+              .Help(
+                  "Rows of sync runs (changes, audience) compared with their schedule's baseline, by change")
+              .Register(registry)),
       added_(sync_rows_.Add({{"change", "added"}})),
       changed_(sync_rows_.Add({{"change", "changed"}})),
       unchanged_(sync_rows_.Add({{"change", "unchanged"}})),
       removed_(sync_rows_.Add({{"change", "removed"}})),
-      guard_refusals_(prometheus::BuildCounter()
-                          .Name("lsr_sync_guard_refusals_total")
-                          .Help("Sync runs refused by the exit guard (sync.max_exit_fraction, or an empty result)")
-                          .Register(registry)
-                          .Add({})) {}
+      guard_refusals_(
+          prometheus::BuildCounter()
+              .Name("lsr_sync_guard_refusals_total")
+              .Help("Sync runs refused by the exit guard (sync.max_exit_fraction, or an empty result)")
+              .Register(registry)
+              .Add({})) {}
 
 void IngestMetrics::sync_rows(std::uint64_t added, std::uint64_t changed, std::uint64_t unchanged,
                               std::uint64_t removed) {

@@ -23,7 +23,8 @@ class IngestMetrics {
     void execute(std::string_view action, std::string_view outcome);
     void destination_not_ready(std::string_view destination, std::uint64_t n);
     // A committed sync run's rows (lsr_sync_rows_total{change}).
-    void sync_rows(std::uint64_t added, std::uint64_t changed, std::uint64_t unchanged, std::uint64_t removed);
+    void sync_rows(std::uint64_t added, std::uint64_t changed, std::uint64_t unchanged,
+                   std::uint64_t removed);
     void sync_guard_refusal();
 
     // The reason as a label value: digit runs become "N", at most 96 characters.

@@ -61,9 +61,8 @@ SpoolError SyncRun::open(bool& busy) {
     }
     if (baseline_) {
         index_.reserve(static_cast<std::size_t>(baseline_->members));
-        if (auto ec = store_->load_members(baseline_->id, [this](std::uint64_t id, std::uint64_t content) {
-                index_.add(id, content);
-            }))
+        if (auto ec = store_->load_members(
+                baseline_->id, [this](std::uint64_t id, std::uint64_t content) { index_.add(id, content); }))
             return ec;
     }
     index_.seal();
@@ -86,14 +85,16 @@ SpoolError SyncRun::on_event(std::string_view json, const Emit& emit) {
         return {};
     }
     if (row_timestamp_.empty() && view_.timestamp_begin != std::string_view::npos)
-        row_timestamp_.assign(json.substr(view_.timestamp_begin, view_.timestamp_end - view_.timestamp_begin));
+        row_timestamp_.assign(
+            json.substr(view_.timestamp_begin, view_.timestamp_end - view_.timestamp_begin));
     const core::RowChange change = index_.classify(view_.id_hash, view_.content_hash);
     if (change == core::RowChange::duplicate) {
         ++counts_.duplicates;
         return {};
     }
     if (change == core::RowChange::added) ++new_members_;
-    const StagedChange staged = change == core::RowChange::added ? StagedChange::added : StagedChange::changed;
+    const StagedChange staged =
+        change == core::RowChange::added ? StagedChange::added : StagedChange::changed;
     // A resync sends every row as a first run would (entered, in audience mode).
     if (setup_.request.resync) {
         ++counts_.added;
@@ -143,8 +144,9 @@ SpoolError SyncRun::finish_rows(const Emit& emit) {
     std::vector<std::uint64_t> part;
     std::vector<std::string> identities;
     for (std::size_t at = 0; at < leaving.size(); at += kExitLookups) {
-        part.assign(leaving.begin() + static_cast<std::ptrdiff_t>(at),
-                    leaving.begin() + static_cast<std::ptrdiff_t>(std::min(leaving.size(), at + kExitLookups)));
+        part.assign(
+            leaving.begin() + static_cast<std::ptrdiff_t>(at),
+            leaving.begin() + static_cast<std::ptrdiff_t>(std::min(leaving.size(), at + kExitLookups)));
         if (exits) {
             if (baseline_) {
                 if (auto ec = store_->identities(baseline_->id, part, &identities)) return ec;
@@ -181,7 +183,12 @@ SpoolError SyncRun::commit(const std::vector<std::int64_t>& held, std::int64_t n
     c.key = setup_.key;
     c.title = setup_.title;
     c.mode = std::string(mode_name());
-    c.generation = (baseline_ ? baseline_->generation : 0) + 1;
+    // A run that changes nothing keeps the generation (it is only seen: last_run_ms), so a
+    // re-sent execute whose first attempt committed cannot shift the messageIds of the runs
+    // after it.
+    const bool changes = counts_.added + counts_.changed + counts_.removed > 0 || setup_.request.resync;
+    c.base_generation = baseline_ ? baseline_->generation : 0;
+    c.generation = c.base_generation + (changes ? 1 : 0);
     c.members = index_.size() - counts_.removed + new_members_;
     c.release = held;
     c.now_ms = now_ms;

@@ -9,18 +9,19 @@
 namespace lsr::server {
 
 ExecuteHandler::ExecuteHandler(ServiceContext& ctx, const core::Clock& clock)
-    : metrics_(ctx.registry), deps_{ctx.config,
-                                    ctx.log,
-                                    metrics_,
-                                    clock,
-                                    ctx.io,
-                                    ctx.workers.get_executor(),
-                                    ctx.spool,
-                                    ctx.draining,
-                                    settled_,
-                                    [&dispatcher = ctx.dispatcher](const std::string& write_key) { dispatcher.notify(write_key); },
-                                    nullptr,
-                                    {}},
+    : metrics_(ctx.registry),
+      deps_{ctx.config,
+            ctx.log,
+            metrics_,
+            clock,
+            ctx.io,
+            ctx.workers.get_executor(),
+            ctx.spool,
+            ctx.draining,
+            settled_,
+            [&dispatcher = ctx.dispatcher](const std::string& write_key) { dispatcher.notify(write_key); },
+            nullptr,
+            {}},
       sync_store_(ctx.spool) {
     deps_.sync_store = &sync_store_;
     deps_.download_tls =

@@ -241,9 +241,10 @@ SpoolError SyncStore::commit_run(const RunCommit& commit, std::int64_t* baseline
         const int rc = q.baseline_state.step();
         if (rc == SQLITE_DONE) return abort(make_error_code(SpoolErrc::conflict));  // reset meanwhile
         if (rc != SQLITE_ROW) return abort(s.fail(rc, "commit_run: read baseline"));
-        // A generation at or past this run's: another run committed since this one read it.
-        if (q.baseline_state.column_int64(0) >= commit.generation)
-            return abort(make_error_code(SpoolErrc::conflict));
+        // Another generation than the one the run read: another run committed since.
+        const std::int64_t read =
+            commit.generation > commit.base_generation ? commit.generation - 1 : commit.generation;
+        if (q.baseline_state.column_int64(0) != read) return abort(make_error_code(SpoolErrc::conflict));
         old_members = as_uint(q.baseline_state.column_int64(1));
         old_bytes = as_uint(q.baseline_state.column_int64(2));
     }

@@ -63,7 +63,10 @@ struct RunCommit {
     BaselineKey key;
     std::string title;
     std::string mode;
-    std::int64_t generation = 0;        // the new generation (the one the run's messageIds used)
+    // The generation the run leaves: one more than the one it read when it changed the baseline
+    // (its messageIds used it), the same (== base_generation) when it only saw it.
+    std::int64_t generation = 0;
+    std::int64_t base_generation = 0;   // the one it read, when it is not raised
     std::uint64_t members = 0;          // the baseline's size after the run
     std::vector<std::int64_t> release;  // the run's held batches: due now
     std::int64_t now_ms = 0;

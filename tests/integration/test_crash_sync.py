@@ -11,6 +11,7 @@ are then compared: the same messageIds, each with the same event. In `changes` a
 
 import json
 import random
+import sys
 import tempfile
 import threading
 import time
@@ -22,6 +23,7 @@ from segment_stub import SegmentStub
 
 WRITE_KEY = "wk_crash_sync"
 RUNS = 6
+ROWS = 5000
 MIN_KILLS = 12
 MAX_ATTEMPTS = 40
 DEADLINE_S = 240
@@ -30,7 +32,7 @@ DEADLINE_S = 240
 def cohort(run):
     """Run k's rows: a window that moves (rows leave and enter) with a few traits changed."""
     rows = []
-    for i in range(run * 20, run * 20 + 300):
+    for i in range(run * 250, run * 250 + ROWS):
         r = row(i)
         if i % 7 == run:
             r["users.plan"] = {"value": "changed-in-%d" % run}
@@ -69,33 +71,47 @@ def acknowledged(out):
 class CrashSync(unittest.TestCase):
     def runs(self, mode, kill, rng):
         stub = SegmentStub(write_keys={WRITE_KEY}, store="events").start()
-        relay = Relay({"segment": {"max_batch_events": 5}}, segment_url=stub.url,
+        relay = Relay({"segment": {"max_batch_events": 50}}, segment_url=stub.url,
                       workdir=tempfile.mkdtemp(prefix="lsr-crash-sync-"))
         relay.config["log"]["level"] = "info"
         kills = 0
         try:
             started = time.monotonic()
             relay.start()
+            resent = False
             for index, body in enumerate(bodies(mode)):
-                for attempt in range(MAX_ATTEMPTS):
+                # Killed at a random moment until a kill lands before the answer (at most six
+                # tries), then sent until acknowledged; then the same execute once more (Looker
+                # re-sends what it thinks failed), which must send nothing new, killed too.
+                cut_here = False
+                for attempt in range(MAX_ATTEMPTS + 1):
                     self.assertLess(time.monotonic() - started, DEADLINE_S, "the scenario ran out of time")
                     out = {}
                     t = threading.Thread(target=post, args=(relay, body, out))
+                    t0 = time.monotonic()
                     t.start()
-                    if kill and (kills < MIN_KILLS or rng.random() < 0.3):
-                        time.sleep(rng.uniform(0.0, 0.3))
+                    if kill and ((not cut_here and attempt < 6) or (resent and attempt < 8)):
+                        # Anywhere in the time an uninterrupted run took to answer.
+                        time.sleep(rng.uniform(0.0, self.run_s))
                         relay.kill()
                         kills += 1
                         t.join(30)
                         relay.start()
                     else:
                         t.join(30)
+                        self.run_s = max(self.run_s, time.monotonic() - t0)
+                    if kill and "error" in out:
+                        self.cut += 1  # killed before it answered
+                        cut_here = True
                     if acknowledged(out):
-                        break
+                        if resent:
+                            break
+                        resent = True
                     if out.get("status") not in (None, 200):
                         self.fail("run %d answered %s: %s" % (index, out.get("status"), out.get("body")))
                 else:
                     self.fail("run %d never acknowledged" % index)
+                resent = False
             if kill:
                 self.assertGreaterEqual(kills, MIN_KILLS)
             # Everything spooled goes out.
@@ -108,9 +124,15 @@ class CrashSync(unittest.TestCase):
             stub.stop()
 
     def scenario(self, mode):
+        self.cut = 0
+        self.run_s = 0.05
         reference = self.runs(mode, kill=False, rng=None)
-        self.assertGreater(len(reference), 300)
+        self.assertGreater(len(reference), ROWS)
         crashed = self.runs(mode, kill=True, rng=random.Random(20261205 + len(mode)))
+        sys.stderr.write("\n%s: %d kills before an answer, a run answered in up to %.2f s\n"
+                         % (mode, self.cut, self.run_s))
+        # Some kills must land inside a run (before its answer), not only between runs.
+        self.assertGreaterEqual(self.cut, RUNS - 1, "too few kills landed inside a run")
         self.assertEqual(set(crashed) - set(reference), set(), "events the uninterrupted runs never sent")
         self.assertEqual(set(reference) - set(crashed), set(), "events lost to a crash")
         for mid, events in crashed.items():

@@ -158,7 +158,7 @@ TEST_CASE("sync event reader: refusals", "[sync][sync_event_reader]") {
     CHECK(view.identity_key == "u:u1");
 }
 
-TEST_CASE("sync event reader: content ignores messageId, timestamp and sentAt only",
+TEST_CASE("sync event reader: content ignores messageId, timestamp, sentAt and context.library only",
           "[sync][sync_event_reader]") {
     const std::uint64_t base = content(kIdentify);
     // Ids of the send: no change.
@@ -168,13 +168,17 @@ TEST_CASE("sync event reader: content ignores messageId, timestamp and sentAt on
     CHECK(content(replaced(kIdentify, R"("timestamp")", R"("sentAt":{"a":[1]},"timestamp")")) == base);
     CHECK(content(replaced(kIdentify, R"("plan":"pro")", R"("plan" : "pro")")) == base);     // whitespace
     CHECK(content(replaced(kIdentify, R"("plan":"pro")", R"("plan":"p\u0072o")")) == base);  // escapes
+    // The relay's own name and version (an upgrade): no change.
+    CHECK(content(replaced(kIdentify, R"("version":"1.0.0")", R"("version":"1.0.1")")) == base);
+    CHECK(content(replaced(kIdentify, R"({"library":{"name":"looker-segment-relay","version":"1.0.0"}})",
+                           "{}")) == base);
     // Everything else: a change.
     const std::string changes[][2] = {
         {R"("plan":"pro")", R"("plan":"free")"},
         {R"("plan":"pro")", R"("plan":"pro ")"},
         {R"("email":"a@b.c","plan":"pro")", R"("plan":"pro","email":"a@b.c")"},  // key order
         {R"("plan":"pro")", R"("plan":"pro","seats":null)"},
-        {R"("version":"1.0.0")", R"("version":"1.0.1")"},  // context
+        {R"("context":{)", R"("context":{"app":{"version":"2"},)"},  // context, but its library
         {R"("anonymousId":"x1")", R"("anonymousId":"x2")"},
         {R"("type":"identify")", R"("type":"track")"},
         {R"("plan":"pro")", R"("plan":1)"},
