@@ -5,6 +5,7 @@
 
 #include "app/cli_text.hpp"
 #include "app/spool_command_line.hpp"
+#include "config/config_loader.hpp"
 #include "server/storage/run_record_json.hpp"
 #include "server/storage/spool.hpp"
 #include "server/storage/sync_store.hpp"
@@ -17,7 +18,7 @@ constexpr std::size_t kDefaultLimit = 50;
 constexpr std::size_t kMaxLimit = 100'000;
 
 constexpr const char* kUsage =
-    "usage: looker-segment-relay runs (--config FILE | --spool PATH) [--json] [--limit N] [--before ID] "
+    "usage: looker-segment-relay runs [--config FILE | --spool PATH] [--json] [--limit N] [--before ID] "
     "[ID]\n"
     "\n"
     "The run history: every execute with its sync mode, counts, answer and delivery, newest first.\n"
@@ -26,6 +27,7 @@ constexpr const char* kUsage =
     "  --json         the same JSON as GET /runs (or GET /runs/{id})\n"
     "  --config FILE  take the spool path from the relay's configuration (spool.path)\n"
     "  --spool PATH   the spool database file itself\n"
+    "  (neither: the spool serve uses without --config: ./var/spool.db, or RELAY_SPOOL_PATH)\n"
     "Works beside a running relay (read only). Exit codes: 0 ok, 1 error (e.g. no such run), 2 usage.\n";
 
 struct Options {
@@ -98,8 +100,6 @@ std::optional<int> parse(const std::vector<std::string>& args, Options& o) {
     }
     if (o.source.config_file && o.source.spool_path)
         return usage_error("give either --config FILE or --spool PATH, not both");
-    if (!o.source.config_file && !o.source.spool_path)
-        return usage_error("give --config FILE or --spool PATH");
     if (o.id && o.before != 0) return usage_error("--before applies to the list, not to one run");
     return std::nullopt;
 }
@@ -175,7 +175,11 @@ void print_table(const std::vector<server::RunRecord>& runs, std::int64_t next) 
 int run_runs(const std::vector<std::string>& args) {
     Options o;
     if (const auto code = parse(args, o)) return *code;
-    const auto cfg = o.source.spool_config(std::nullopt);
+    // Neither --config nor --spool: the spool `serve` uses without --config (the embedded
+    // defaults, RELAY_SPOOL_PATH).
+    const auto cfg = o.source.config_file || o.source.spool_path
+                         ? o.source.spool_config(std::nullopt)
+                         : std::optional<config::SpoolConfig>(config::ConfigLoader::defaults().config.spool);
     if (!cfg) return 1;
     auto spool = open_tool_spool(*cfg, false);
     if (!spool) return 1;

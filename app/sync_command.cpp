@@ -5,6 +5,7 @@
 
 #include "app/cli_text.hpp"
 #include "app/spool_command_line.hpp"
+#include "config/config_loader.hpp"
 #include "core/iso_time.hpp"
 #include "core/json_out.hpp"
 #include "core/text.hpp"
@@ -16,7 +17,7 @@ namespace lsr::app {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: looker-segment-relay sync <command> (--config FILE | --spool PATH)\n"
+    "usage: looker-segment-relay sync <command> [--config FILE | --spool PATH]\n"
     "\n"
     "commands:\n"
     "  list [--json]   cohort sync's baselines: one per Looker instance, schedule, action (or\n"
@@ -26,6 +27,7 @@ constexpr const char* kUsage =
     "\n"
     "  --config FILE   take the spool path from the relay's configuration (spool.path)\n"
     "  --spool PATH    the spool database file itself\n"
+    "  (neither: the spool serve uses without --config: ./var/spool.db, or RELAY_SPOOL_PATH)\n"
     "Works beside a running relay. Exit codes: 0 ok, 1 error (e.g. no such baseline), 2 usage.\n";
 
 struct Options {
@@ -91,8 +93,6 @@ std::optional<int> parse(const std::vector<std::string>& args, Options& o) {
     }
     if (o.source.config_file && o.source.spool_path)
         return usage_error("give either --config FILE or --spool PATH, not both");
-    if (!o.source.config_file && !o.source.spool_path)
-        return usage_error("give --config FILE or --spool PATH");
     if (o.command == "reset" && !o.id) return usage_error("reset needs the id of a baseline (see sync list)");
     if (o.command == "reset" && o.json) return usage_error("--json applies to list only");
     return std::nullopt;
@@ -229,7 +229,11 @@ int reset(server::SyncStore& store, std::int64_t id) {
 int run_sync(const std::vector<std::string>& args) {
     Options o;
     if (const auto code = parse(args, o)) return *code;
-    const auto cfg = o.source.spool_config(std::nullopt);
+    // Neither --config nor --spool: the spool `serve` uses without --config (the embedded
+    // defaults, RELAY_SPOOL_PATH).
+    const auto cfg = o.source.config_file || o.source.spool_path
+                         ? o.source.spool_config(std::nullopt)
+                         : std::optional<config::SpoolConfig>(config::ConfigLoader::defaults().config.spool);
     if (!cfg) return 1;
     auto spool = open_tool_spool(*cfg, false);
     if (!spool) return 1;

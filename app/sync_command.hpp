@@ -1,8 +1,8 @@
 // `looker-segment-relay sync list [--json]` and `sync reset ID` (with --config FILE or
-// --spool PATH): cohort sync's baselines in a spool (one per Looker instance, schedule,
-// action or webhook route, and write key) and how to make a schedule's next run a first run.
-// Write keys are shown only by a prefix. Works beside a running relay (the spool is opened
-// without its lock, never created).
+// --spool PATH; neither: the spool serve uses without --config): cohort sync's baselines in a
+// spool (one per Looker instance, schedule, action or webhook route, and write key) and how to
+// make a schedule's next run a first run. Write keys are shown only by a prefix. Works beside
+// a running relay (the spool is opened without its lock, never created).
 #pragma once
 
 #include <string>
