@@ -54,8 +54,10 @@ CREATE TABLE dead_letters (
     body BLOB NOT NULL
 );
 )sql";
-// Version 3: cohort sync and the run history (see sync_store.hpp). Written with IF NOT EXISTS
-// so that raising an older spool may run again after an interruption.
+// Version 3: cohort sync and the run history (see sync_store.hpp). Written with IF NOT EXISTS:
+// a version-2 relay still running on a raised file writes its own number back when it checks
+// that the file is writable again after a failed write (Spool::writable), and the next open
+// then raises the file once more over what it already has.
 // - batches_request, dead_letters_request: a run's queued and dead-lettered events are
 //   summed from the index alone (request_id, events), never from the rows and their bodies.
 // - sync_rows: a baseline's members; the u64 hashes are stored as the int64 of the same bits.
