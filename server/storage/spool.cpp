@@ -315,6 +315,7 @@ bool Spool::writable() {
     if (s.write_failed) {
         // The last write failed (disk full, I/O error): only a real write tells whether the
         // database accepts writes again. Rewriting the schema version is one small page.
+        s.checkpoint_after_failure();
         const std::string pragma = "PRAGMA user_version=" + std::to_string(kSchemaVersion);
         if (s.exec(pragma.c_str()) != SQLITE_OK) return false;
         s.wrote();

@@ -77,6 +77,7 @@ void Spool::Impl::rollback_if_open() {
 // a power loss in between can undo it, and then the batch is simply sent again (Segment
 // deduplicates by messageId) - never lost. Half the fsyncs.
 void Spool::Impl::durable_commits(bool full) {
+    checkpoint_after_failure();
     full = full && sync_full;
     if (full == sync_full_now) return;
     if (run(full ? sql.sync_full : sql.sync_normal) == SQLITE_OK) sync_full_now = full;
@@ -147,6 +148,13 @@ std::error_code Spool::Impl::fits(std::uint64_t added, std::size_t n, std::uint6
     SpoolFootprint f = footprint();
     f.largest_batch = std::max(largest_batch, largest_new);
     return space->check(f, added, n);
+}
+
+void Spool::Impl::checkpoint_after_failure() {
+    if (!write_failed || sqlite3_get_autocommit(db) == 0) return;
+    sqlite3_busy_timeout(db, 0);
+    sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    sqlite3_busy_timeout(db, kBusyTimeoutMs);
 }
 
 // The WAL grew past its reserve (a large transaction, or settles since the last append):

@@ -82,8 +82,14 @@ struct Spool::Impl {
     SpoolError commit_write(const char* what);
     void rollback_if_open();
     // Appends (what Looker is told is safe) and operator actions commit with the configured
-    // level; settles with NORMAL (see spool_impl.cpp).
+    // level; settles with NORMAL (see spool_impl.cpp). Every write calls it first: after a
+    // failed write it also checkpoints the WAL (checkpoint_after_failure).
     void durable_commits(bool full);
+    // After a failed write (write_failed): checkpoints and truncates the WAL, unless a reader
+    // is in the way. On a filesystem smaller than the WAL's checkpoint point (half its
+    // reserve), the WAL itself can be what filled the disk; only a successful commit runs the
+    // autocheckpoint, so without this nothing would ever give that space back.
+    void checkpoint_after_failure();
     // Another connection (an operator tool) may have committed: reload the byte total.
     void refresh_if_changed();
     int reload_bytes();

@@ -54,11 +54,17 @@ CREATE TABLE dead_letters (
     body BLOB NOT NULL
 );
 )sql";
-// Version 3: cohort sync and the run history (see sync_store.hpp). Written with IF NOT EXISTS
-// so that raising an older spool may run again after an interruption.
+// Version 3: cohort sync and the run history (see sync_store.hpp). Written with IF NOT EXISTS:
+// a version-2 relay still running on a raised file writes its own number back when it checks
+// that the file is writable again after a failed write (Spool::writable), and the next open
+// then raises the file once more over what it already has.
 // - batches_request, dead_letters_request: a run's queued and dead-lettered events are
 //   summed from the index alone (request_id, events), never from the rows and their bodies.
 // - sync_rows: a baseline's members; the u64 hashes are stored as the int64 of the same bits.
+//   Their identity text is in sync_identities (same key), written only when a member enters
+//   or leaves: a run that changes 1% of a large baseline's rows changes content hashes spread
+//   over every page of sync_rows, and those pages are then as few as they can be (~24 bytes a
+//   member instead of ~50).
 // - sync_stage: what a run will change, until commit_run or abort_run. Its key clusters a
 //   run's rows by `bucket` (the top bits of id_hash, see sync_store.cpp) in the order they
 //   were staged (`seq`): staging appends at a few points of the tree, and the commit reads
@@ -86,6 +92,11 @@ CREATE TABLE IF NOT EXISTS sync_rows (
     baseline_id INTEGER NOT NULL,
     id_hash INTEGER NOT NULL,
     content_hash INTEGER NOT NULL,
+    PRIMARY KEY (baseline_id, id_hash)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sync_identities (
+    baseline_id INTEGER NOT NULL,
+    id_hash INTEGER NOT NULL,
     identity TEXT NOT NULL,
     PRIMARY KEY (baseline_id, id_hash)
 ) WITHOUT ROWID;

@@ -33,7 +33,7 @@ int SyncStatements::prepare(sqlite3* db, std::string* failed_sql) {
          "SELECT id_hash, content_hash FROM sync_rows WHERE baseline_id = ?1 AND id_hash >= ?2 ORDER BY "
          "id_hash "
          "LIMIT ?3"},
-        {&identity, "SELECT identity FROM sync_rows WHERE baseline_id = ?1 AND id_hash = ?2"},
+        {&identity, "SELECT identity FROM sync_identities WHERE baseline_id = ?1 AND id_hash = ?2"},
         {&stage_insert,
          "INSERT INTO sync_stage (run_id, bucket, seq, id_hash, content_hash, identity, change) "
          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
@@ -46,20 +46,28 @@ int SyncStatements::prepare(sqlite3* db, std::string* failed_sql) {
         // the rows the commit adds to the baseline (not members yet) with their identity bytes,
         // and the members it removes with theirs.
         {&count_new,
-         "SELECT count(*), COALESCE(SUM(length(s.identity)), 0) FROM sync_stage s WHERE s.run_id = ?2 AND "
-         "s.bucket = ?3 AND s.change < 2 AND NOT EXISTS (SELECT 1 FROM sync_rows r WHERE r.baseline_id = ?1 "
-         "AND "
-         "r.id_hash = s.id_hash)"},
+         "SELECT count(*), COALESCE(SUM(CASE WHEN s.change = 0 THEN length(s.identity) ELSE 0 END), 0) FROM "
+         "sync_stage s WHERE s.run_id = ?2 AND s.bucket = ?3 AND s.change < 2 AND NOT EXISTS (SELECT 1 FROM "
+         "sync_rows r WHERE r.baseline_id = ?1 AND r.id_hash = s.id_hash)"},
         {&count_gone,
-         "SELECT count(*), COALESCE(SUM(length(r.identity)), 0) FROM sync_stage s JOIN sync_rows r ON "
-         "r.baseline_id = ?1 AND r.id_hash = s.id_hash WHERE s.run_id = ?2 AND s.bucket = ?3 AND s.change = "
+         "SELECT count(*), COALESCE(SUM(length(i.identity)), 0) FROM sync_stage s JOIN sync_identities i ON "
+         "i.baseline_id = ?1 AND i.id_hash = s.id_hash WHERE s.run_id = ?2 AND s.bucket = ?3 AND s.change = "
          "2"},
+        // A changed row keeps its identity (the identity is what its id hash is of).
         {&upsert_rows,
-         "INSERT OR REPLACE INTO sync_rows (baseline_id, id_hash, content_hash, identity) SELECT ?1, "
-         "id_hash, "
-         "content_hash, identity FROM sync_stage WHERE run_id = ?2 AND bucket = ?3 AND change < 2"},
+         "INSERT OR REPLACE INTO sync_rows (baseline_id, id_hash, content_hash) SELECT ?1, id_hash, "
+         "content_hash "
+         "FROM sync_stage WHERE run_id = ?2 AND bucket = ?3 AND change < 2"},
+        {&upsert_identities,
+         "INSERT OR REPLACE INTO sync_identities (baseline_id, id_hash, identity) SELECT ?1, id_hash, "
+         "identity "
+         "FROM sync_stage WHERE run_id = ?2 AND bucket = ?3 AND change = 0"},
         {&remove_rows,
          "DELETE FROM sync_rows WHERE baseline_id = ?1 AND id_hash IN (SELECT id_hash FROM sync_stage WHERE "
+         "run_id = ?2 AND bucket = ?3 AND change = 2)"},
+        {&remove_identities,
+         "DELETE FROM sync_identities WHERE baseline_id = ?1 AND id_hash IN (SELECT id_hash FROM sync_stage "
+         "WHERE "
          "run_id = ?2 AND bucket = ?3 AND change = 2)"},
         {&delete_stage, "DELETE FROM sync_stage WHERE run_id = ?1"},
         {&release_batch,
@@ -71,6 +79,7 @@ int SyncStatements::prepare(sqlite3* db, std::string* failed_sql) {
          "DELETE FROM batches WHERE id = ?1 AND next_attempt_ms = " LSR_HELD " RETURNING bytes"},
         {&old_baselines, "SELECT id FROM sync_baselines WHERE last_run_ms < ?1 ORDER BY id"},
         {&delete_baseline_rows, "DELETE FROM sync_rows WHERE baseline_id = ?1"},
+        {&delete_baseline_identities, "DELETE FROM sync_identities WHERE baseline_id = ?1"},
         {&delete_baseline, "DELETE FROM sync_baselines WHERE id = ?1"},
         {&insert_run,
          "INSERT INTO runs (" LSR_RUN_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "

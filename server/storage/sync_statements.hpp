@@ -17,9 +17,10 @@ struct SyncStatements {
     SqliteStatement load_members, identity;
     // A run's stage and commit.
     SqliteStatement stage_insert, insert_baseline, baseline_state, count_new, count_gone, upsert_rows,
-        remove_rows, delete_stage, release_batch, update_baseline, delete_held;
+        upsert_identities, remove_rows, remove_identities, delete_stage, release_batch, update_baseline,
+        delete_held;
     // Forgetting.
-    SqliteStatement old_baselines, delete_baseline_rows, delete_baseline;
+    SqliteStatement old_baselines, delete_baseline_rows, delete_baseline_identities, delete_baseline;
     // The run history.
     SqliteStatement insert_run, update_run, list_runs, run_by_id, run_queued, run_dead, prune_runs;
 

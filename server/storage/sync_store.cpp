@@ -191,16 +191,17 @@ int apply_bucket(SyncStatements& q, std::int64_t id, std::int64_t run_id, std::i
     *what = "commit_run: count";
     if (const int rc = count(q.count_new, &a->added, &a->added_bytes); rc != SQLITE_OK) return rc;
     if (const int rc = count(q.count_gone, &a->gone, &a->gone_bytes); rc != SQLITE_OK) return rc;
+    const auto apply = [&](SqliteStatement& st) {
+        StatementReset reset(st);
+        bind(st);
+        return run_to_end(st);
+    };
     *what = "commit_run: apply";
-    {
-        StatementReset reset(q.upsert_rows);
-        bind(q.upsert_rows);
-        if (const int rc = run_to_end(q.upsert_rows); rc != SQLITE_OK) return rc;
-    }
+    if (const int rc = apply(q.upsert_rows); rc != SQLITE_OK) return rc;
+    if (const int rc = apply(q.upsert_identities); rc != SQLITE_OK) return rc;
     *what = "commit_run: remove";
-    StatementReset reset(q.remove_rows);
-    bind(q.remove_rows);
-    return run_to_end(q.remove_rows);
+    if (const int rc = apply(q.remove_rows); rc != SQLITE_OK) return rc;
+    return apply(q.remove_identities);
 }
 
 }  // namespace

@@ -38,10 +38,10 @@ BaselineInfo read_baseline(const SqliteStatement& q) {
 
 // Deletes baseline `id` and its rows (in the caller's transaction). *found: it existed.
 int delete_baseline(SyncStatements& q, sqlite3* db, std::int64_t id, bool* found) {
-    {
-        StatementReset reset(q.delete_baseline_rows);
-        q.delete_baseline_rows.bind_int64(1, id);
-        if (const int rc = run_to_end(q.delete_baseline_rows); rc != SQLITE_OK) return rc;
+    for (SqliteStatement* rows : {&q.delete_baseline_rows, &q.delete_baseline_identities}) {
+        StatementReset reset(*rows);
+        rows->bind_int64(1, id);
+        if (const int rc = run_to_end(*rows); rc != SQLITE_OK) return rc;
     }
     StatementReset reset(q.delete_baseline);
     q.delete_baseline.bind_int64(1, id);

@@ -77,8 +77,13 @@ class CorruptSpoolTest(unittest.TestCase):
         return r
 
     def fill(self):
-        """A spool holding ROWS events in batches of 10, written while Segment was down."""
-        relay = self.relay(closed_port_url(), segment={"max_batch_events": 10})
+        """A spool holding ROWS events in batches of 10, written while Segment was down.
+
+        Its max_bytes (under 256 MiB) gives it 4 KiB pages: the tables' root pages at the start
+        of the file then take a few pages, and a cut at 60% of the file falls among the batches
+        (with 64 KiB pages those root pages alone would outweigh this few batches)."""
+        relay = self.relay(closed_port_url(), segment={"max_batch_events": 10},
+                           spool={"max_bytes": 128 * 1024 * 1024})
         relay.start()
         body = payloads.rows_execute(0, self.ROWS, write_key=WRITE_KEY, plan_id=91)
         status, _, answer = execute(relay, body)

@@ -137,6 +137,11 @@ TEST_CASE("a second run's staged changes apply exactly", "[sync_store]") {
     std::vector<std::string> texts;
     REQUIRE_FALSE(store.identities(id, gone, &texts));
     for (const auto& t : texts) CHECK(t.empty());
+    // Changed members keep their identity; new ones have theirs.
+    const auto changed_row = *rows.begin();
+    const auto added_row = *added.begin();
+    REQUIRE_FALSE(store.identities(id, {changed_row.first, added_row.first}, &texts));
+    CHECK(texts == std::vector<std::string>{changed_row.second.identity, added_row.second.identity});
 }
 
 TEST_CASE("abort deletes the run's held batches and stage, nothing else", "[sync_store]") {
