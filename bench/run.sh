@@ -6,6 +6,8 @@
 #   e2e_bench.py      pushed and download_url executes through the real relay: CPU-s, system
 #                     calls, peak RSS and page faults per 1,000,000 rows, beside a plain
 #                     socket-to-file copy of the same bytes
+#   sync_bench.py     cohort sync: a schedule run twice, the second run's answer time beside a
+#                     plain `all` run of the same rows, and the relay's peak RSS
 #
 #   bench/run.sh [--quick]        (--quick: 100,000 rows instead of 1,000,000)
 #
@@ -51,3 +53,6 @@ syscalls=strace
 command -v strace >/dev/null 2>&1 || syscalls=off
 python3 bench/e2e_bench.py --binary "$build/app/looker-segment-relay" --rows "$rows" --chunked 16384 \
   --source push,download --full --syscalls "$syscalls"
+echo
+echo "## cohort sync: $rows rows run twice in audience mode (1% changed, 0.1% new, 0.1% gone), beside a plain all run"
+python3 bench/sync_bench.py --binary "$build/app/looker-segment-relay" --rows "$rows"

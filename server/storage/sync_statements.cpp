@@ -81,6 +81,8 @@ int SyncStatements::prepare(sqlite3* db, std::string* failed_sql) {
         {&delete_baseline_rows, "DELETE FROM sync_rows WHERE baseline_id = ?1"},
         {&delete_baseline_identities, "DELETE FROM sync_identities WHERE baseline_id = ?1"},
         {&delete_baseline, "DELETE FROM sync_baselines WHERE id = ?1"},
+        {&reset_baseline,
+         "UPDATE sync_baselines SET members = 0, bytes = 0, generation = generation + 1 WHERE id = ?1"},
         {&insert_run,
          "INSERT INTO runs (" LSR_RUN_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
          "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "

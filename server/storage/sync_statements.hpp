@@ -20,7 +20,8 @@ struct SyncStatements {
         upsert_identities, remove_rows, remove_identities, delete_stage, release_batch, update_baseline,
         delete_held;
     // Forgetting.
-    SqliteStatement old_baselines, delete_baseline_rows, delete_baseline_identities, delete_baseline;
+    SqliteStatement old_baselines, delete_baseline_rows, delete_baseline_identities, delete_baseline,
+        reset_baseline;
     // The run history.
     SqliteStatement insert_run, update_run, list_runs, run_by_id, run_queued, run_dead, prune_runs;
 

@@ -111,7 +111,8 @@ class SyncStore {
 
     std::vector<BaselineInfo> list_baselines();
     std::optional<BaselineInfo> baseline(std::int64_t id);
-    // Deletes a baseline and its rows: the schedule's next run is a first run.
+    // Deletes a baseline's rows and raises its generation: the schedule's next run is a first
+    // run, with new messageIds; a run in progress on the old rows gets conflict at its commit.
     SpoolError reset_baseline(std::int64_t id, bool* found);
     // Drops baselines whose last run is older than older_than_ms (with their rows).
     SpoolError forget_baselines(std::int64_t older_than_ms, std::size_t* dropped);

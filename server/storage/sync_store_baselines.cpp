@@ -98,11 +98,20 @@ SpoolError SyncStore::reset_baseline(std::int64_t id, bool* found) {
     bool existed = false;
     if (found != nullptr) *found = false;
     if (const int rc = s.begin_write(); rc != SQLITE_OK) return s.fail(rc, "reset_baseline: begin");
-    if (const int rc = delete_baseline(s.sql.sync, s.db, id, &existed); rc != SQLITE_OK) {
-        auto error = s.fail(rc, "reset_baseline: delete");
-        s.rollback_if_open();
-        return error;
+    // The rows go; the baseline stays, one generation on: the schedule's next run is a first
+    // run, with messageIds no earlier run used (Segment would drop repeats as duplicates), and
+    // a run in progress that read the old rows cannot commit (conflict).
+    SyncStatements& q = s.sql.sync;
+    for (SqliteStatement* st : {&q.delete_baseline_rows, &q.delete_baseline_identities, &q.reset_baseline}) {
+        StatementReset reset(*st);
+        st->bind_int64(1, id);
+        if (const int rc = run_to_end(*st); rc != SQLITE_OK) {
+            auto error = s.fail(rc, "reset_baseline: delete");
+            s.rollback_if_open();
+            return error;
+        }
     }
+    existed = sqlite3_changes(s.db) != 0;
     if (auto error = s.commit_write("reset_baseline: commit")) return error;
     s.wrote();
     if (found != nullptr) *found = existed;

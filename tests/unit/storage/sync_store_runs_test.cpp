@@ -193,15 +193,19 @@ TEST_CASE("runs are pruned by age; baselines forgotten by their last run, or res
     CHECK(totals.rows == 50);
 
     bool found = false;
+    const std::int64_t generation = store.baseline(new_id)->generation;
     REQUIRE_FALSE(store.reset_baseline(new_id, &found));
     CHECK(found);
-    REQUIRE_FALSE(store.reset_baseline(new_id, &found));
-    CHECK_FALSE(found);
     CHECK(loaded(store, new_id).empty());
     CHECK(loaded(store, other).size() == 20);  // another write key's baseline is its own
+    // The baseline stays, empty, one generation on (new messageIds for its next run).
     std::optional<lsr::server::BaselineInfo> info;
     REQUIRE_FALSE(store.find_baseline(key_of("new"), &info));
-    CHECK_FALSE(info.has_value());
+    REQUIRE(info.has_value());
+    CHECK(info->members == 0);
+    CHECK(info->generation == generation + 1);
+    REQUIRE_FALSE(store.reset_baseline(-5, &found));
+    CHECK_FALSE(found);
 }
 
 TEST_CASE("a version-2 spool is raised to 3 and keeps its batches and dead letters", "[sync_store][spool]") {
