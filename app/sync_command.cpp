@@ -22,7 +22,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  list [--json]   cohort sync's baselines: one per Looker instance, schedule, action (or\n"
     "                  webhook route) and write key; their mode, members, size and last run\n"
-    "  reset ID        delete baseline ID: the schedule's next run is a first run (every row is\n"
+    "  reset ID        empty baseline ID: the schedule's next run is a first run (every row is\n"
     "                  sent, nobody leaves)\n"
     "\n"
     "  --config FILE   take the spool path from the relay's configuration (spool.path)\n"
@@ -220,7 +220,8 @@ int reset(server::SyncStore& store, std::int64_t id) {
         std::cout << ", " << CliText::one_line(info->key.action, 100) << ", write key "
                   << CliText::key_prefix(info->key.write_key) << ", " << info->members << " members)";
     }
-    std::cout << " deleted: the schedule's next run is a first run (every row sent, nobody leaves)\n";
+    std::cout << " emptied: the schedule's next run is a first run (every row sent, nobody leaves, new "
+                 "messageIds)\n";
     return 0;
 }
 

@@ -205,10 +205,13 @@ void read_segment(YamlReader& r, const YAML::Node& n, SegmentConfig& s) {
 }
 
 void read_sync(YamlReader& r, const YAML::Node& n, SyncConfig& s) {
-    if (!r.object(n, "sync", {"mode", "audience_events", "max_exit_fraction", "forget_after_days"})) return;
+    if (!r.object(n, "sync",
+                  {"mode", "audience_events", "max_exit_fraction", "max_members", "forget_after_days"}))
+        return;
     r.str(n, "sync", "mode", s.mode);
     r.str(n, "sync", "audience_events", s.audience_events);
     r.num(n, "sync", "max_exit_fraction", s.max_exit_fraction);
+    r.num(n, "sync", "max_members", s.max_members);
     r.num(n, "sync", "forget_after_days", s.forget_after_days);
 }
 

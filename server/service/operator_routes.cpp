@@ -111,7 +111,6 @@ void add_routes(Router& router, ServiceContext& ctx, const core::Clock& clock,
                            });
                    });
                });
-    add_runs_routes(router, ctx, reads);
     // The registry's families, then the process figures read from /proc for this scrape.
     router.add(http::verb::get, "/metrics", BodyKind::none,
                [&ctx, process](std::shared_ptr<HttpExchange> ex) {
@@ -135,7 +134,14 @@ void register_operator_routes(std::initializer_list<Router*> routers, ServiceCon
     // Only the serving process exports these: what runs and its own figures.
     BuildInfo::add_to(ctx.registry);
     auto process = std::make_shared<ProcessCollector>("/proc");
-    for (Router* r : routers) add_routes(*r, ctx, clock, probe, process, reads);
+    // The run history: with a hub token on the main listener (the first), open on the admin one.
+    auto token = std::make_shared<const core::HubToken>(ctx.config.hub.secret, ctx.config.hub.tokens);
+    bool main_listener = true;
+    for (Router* r : routers) {
+        add_routes(*r, ctx, clock, probe, process, reads);
+        add_runs_routes(*r, ctx, reads, main_listener ? token : nullptr);
+        main_listener = false;
+    }
 }
 
 }  // namespace lsr::server

@@ -46,6 +46,16 @@ void off_io(boost::asio::thread_pool& reads, ServiceContext& ctx, const std::sha
     });
 }
 
+// The main listener's rule: a hub token, else 403 (and nothing read).
+bool authorized(const core::HubToken* token, HttpExchange& ex) {
+    if (token == nullptr || token->verify_authorization(ex.header()[http::field::authorization])) return true;
+    ex.respond(
+        http::status::forbidden,
+        HttpAnswer::error_json("the run history needs a hub token (Authorization: Token token=\"...\") "
+                               "on this listener, or the admin listener"));
+    return false;
+}
+
 }  // namespace
 
 std::optional<RunsQuery> RunsQuery::parse(std::string_view query, std::string* error) {
@@ -77,24 +87,28 @@ std::optional<std::int64_t> parse_run_id(std::string_view text) {
     return positive(text);
 }
 
-void add_runs_routes(Router& router, ServiceContext& ctx, boost::asio::thread_pool& reads) {
-    router.add(http::verb::get, "/runs", BodyKind::none, [&ctx, &reads](std::shared_ptr<HttpExchange> ex) {
-        std::string error;
-        const auto query = RunsQuery::parse(query_of(*ex), &error);
-        if (!query) return ex->respond(http::status::bad_request, HttpAnswer::error_json(error));
-        off_io(reads, ctx, ex, [&ctx, ex, q = *query] {
-            // One more than the page: whether an older page exists.
-            auto runs = SyncStore(ctx.spool).list_runs(q.before, q.limit + 1);
-            std::int64_t next = 0;
-            if (runs.size() > q.limit) {
-                runs.resize(q.limit);
-                next = runs.back().id;
-            }
-            ex->respond(http::status::ok, RunRecordJson::page(runs, next));
-        });
-    });
+void add_runs_routes(Router& router, ServiceContext& ctx, boost::asio::thread_pool& reads,
+                     std::shared_ptr<const core::HubToken> token) {
+    router.add(http::verb::get, "/runs", BodyKind::none,
+               [&ctx, &reads, token](std::shared_ptr<HttpExchange> ex) {
+                   if (!authorized(token.get(), *ex)) return;
+                   std::string error;
+                   const auto query = RunsQuery::parse(query_of(*ex), &error);
+                   if (!query) return ex->respond(http::status::bad_request, HttpAnswer::error_json(error));
+                   off_io(reads, ctx, ex, [&ctx, ex, q = *query] {
+                       // One more than the page: whether an older page exists.
+                       auto runs = SyncStore(ctx.spool).list_runs(q.before, q.limit + 1);
+                       std::int64_t next = 0;
+                       if (runs.size() > q.limit) {
+                           runs.resize(q.limit);
+                           next = runs.back().id;
+                       }
+                       ex->respond(http::status::ok, RunRecordJson::page(runs, next));
+                   });
+               });
     router.add(http::verb::get, "/runs/{id}", BodyKind::none,
-               [&ctx, &reads](std::shared_ptr<HttpExchange> ex) {
+               [&ctx, &reads, token](std::shared_ptr<HttpExchange> ex) {
+                   if (!authorized(token.get(), *ex)) return;
                    const std::string_view text = ex->path_param("id");
                    const auto id = parse_run_id(text);
                    if (!id) {

@@ -1,17 +1,21 @@
 // GET /runs?before=ID&limit=N (the run history, newest first, paged: default 50, at most 500)
 // and GET /runs/{id} (one run; 404 when unknown, 400 for an id that is not one), as
-// RunRecordJson writes them. Registered beside /status (operator_routes.cpp), on the same
-// listeners. SQLite is read on `reads` (a thread of the operator routes), never on an I/O
-// thread.
+// RunRecordJson writes them. Registered beside /status (operator_routes.cpp): open on the
+// admin listener; on the main one (which faces Looker, often the internet) only with a hub
+// token (`Authorization: Token token="…"`, what `looker-segment-relay token` makes), since a
+// run names schedules and their answers. SQLite is read on `reads` (a thread of the operator
+// routes), never on an I/O thread.
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "core/hub/hub_token.hpp"
 #include "server/http/router.hpp"
 #include "server/service/service_context.hpp"
 
@@ -33,6 +37,8 @@ struct RunsQuery {
 // A run id of GET /runs/{id}: a positive integer, else nullopt.
 std::optional<std::int64_t> parse_run_id(std::string_view text);
 
-void add_runs_routes(Router& router, ServiceContext& ctx, boost::asio::thread_pool& reads);
+// `token` null: no authorization asked (the admin listener).
+void add_runs_routes(Router& router, ServiceContext& ctx, boost::asio::thread_pool& reads,
+                     std::shared_ptr<const core::HubToken> token);
 
 }  // namespace lsr::server

@@ -132,16 +132,17 @@ class RunsRoutesTest(RunsCase):
             self.assertEqual(status, 400, query)
             self.assertIn("must be a positive integer", body["error"])
 
-    def test_runs_are_served_where_status_is(self):
-        # /status and /runs share their listeners (the main one and the admin one): the same
-        # answer class on each.
-        for port in (self.relay.port, self.relay.admin_port):
-            status_code, _, _ = self.relay.request("GET", "/status", port=port)
-            runs_code, _, _ = self.relay.request("GET", "/runs", port=port)
-            one_code, _, _ = self.relay.request("GET", "/runs/999999", port=port)
-            self.assertEqual(status_code, 200, port)
-            self.assertEqual(runs_code, status_code, port)
-            self.assertEqual(one_code, 404, port)
+    def test_runs_are_open_on_the_admin_listener_and_need_a_token_on_the_main_one(self):
+        # The main listener faces Looker (often the internet): a run names schedules and their
+        # answers, so there it takes a hub token, as the Action API does.
+        main, admin = self.relay.port, self.relay.admin_port
+        for port, headers, expected in ((admin, None, (200, 404)), (main, None, (403, 403)),
+                                        (main, {"Authorization": 'Token token="forged"'}, (403, 403)),
+                                        (main, hub_headers(), (200, 404))):
+            runs_code, _, _ = self.relay.request("GET", "/runs", port=port, headers=headers)
+            one_code, _, _ = self.relay.request("GET", "/runs/999999", port=port, headers=headers)
+            self.assertEqual((runs_code, one_code), expected, (port, headers))
+        for port in (main, admin):
             post_code, _, _ = self.relay.request("POST", "/runs", body=b"", port=port)
             self.assertEqual(post_code, 405, port)
 
@@ -250,7 +251,7 @@ class SyncBaselineTest(unittest.TestCase):
             self.relay.kill()
         self.relay.close_pipes()
 
-    def test_a_changes_run_makes_a_baseline_that_reset_deletes(self):
+    def test_a_changes_run_makes_a_baseline_that_reset_empties(self):
         body = payloads.rows_execute(0, ROWS, write_key=WRITE_KEY, plan_id=PLAN_ID, form_params={"sync": "changes"})
         headers = dict(hub_headers())
         headers["X-Looker-Instance"] = INSTANCE
@@ -290,10 +291,12 @@ class SyncBaselineTest(unittest.TestCase):
         self.assertIn("baseline %d" % b["id"], r.stdout)
         self.assertIn("next run is a first run", r.stdout)
         self.assertNotIn(WRITE_KEY, r.stdout)
-        r = cli("sync", "list", "--spool", self.spool_path)
-        self.assertEqual(r.stdout, "no baselines\n")
+        # The baseline stays, empty (one generation on, so its next run has new messageIds).
+        r = cli("sync", "list", "--json", "--spool", self.spool_path)
+        after = json.loads(r.stdout)["baselines"]
+        self.assertEqual([(x["id"], x["members"]) for x in after], [(b["id"], 0)])
         status, _, raw = self.relay.admin_request("GET", "/status")
-        self.assertEqual(json.loads(raw)["sync"], {"baselines": 0, "rows": 0, "bytes": 0})
+        self.assertEqual(json.loads(raw)["sync"], {"baselines": 1, "rows": 0, "bytes": 0})
 
 
 if __name__ == "__main__":

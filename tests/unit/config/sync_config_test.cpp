@@ -42,6 +42,7 @@ TEST_CASE("sync and runs defaults", "[config][sync]") {
     CHECK(r.config.sync.audience_events == "identify");
     CHECK(r.config.sync.max_exit_fraction == Approx(0.5));
     CHECK(r.config.sync.forget_after_days == 90);
+    CHECK(r.config.sync.max_members == 5'000'000);
     CHECK(r.config.runs.keep_days == 30);
 }
 
@@ -51,6 +52,7 @@ sync:
   mode: audience
   audience_events: both
   max_exit_fraction: 0.25
+  max_members: 1000
   forget_after_days: 0
 runs:
   keep_days: 7
@@ -62,6 +64,7 @@ runs:
     CHECK(r.config.sync.audience_events == "both");
     CHECK(r.config.sync.max_exit_fraction == Approx(0.25));
     CHECK(r.config.sync.forget_after_days == 0);
+    CHECK(r.config.sync.max_members == 1000);
     CHECK(r.config.runs.keep_days == 7);
 }
 

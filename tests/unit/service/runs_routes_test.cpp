@@ -31,8 +31,10 @@ namespace {
 // A GET with a query string and the route's path parameters, answered once.
 class Get final : public HttpExchange {
   public:
-    Get(asio::io_context& io, std::string target, RouteMatch match) : io_(io), match_(std::move(match)) {
+    Get(asio::io_context& io, std::string target, RouteMatch match, std::string authorization = {})
+        : io_(io), match_(std::move(match)) {
         header_.method(http::verb::get);
+        if (!authorization.empty()) header_.set(http::field::authorization, authorization);
         header_.target(target);
         path_ = target.substr(0, target.find('?'));
     }
@@ -106,6 +108,7 @@ struct Service {
     Service() {
         fs::remove_all(dir);
         cfg.spool.path = (dir / "spool.db").string();
+        cfg.hub.secret = "runs-routes-test-secret-0123456789abcdef";
         cfg.segment.region = "custom";
         cfg.segment.endpoint = "http://127.0.0.1:9";
         std::error_code ec;
@@ -131,11 +134,13 @@ struct Service {
         fs::remove_all(dir, ec);
     }
 
-    std::pair<http::status, std::string> get(const std::string& target, Router* router = nullptr) {
-        Router& r = router ? *router : main;
+    // On the admin listener unless said otherwise (the main one asks for a hub token).
+    std::pair<http::status, std::string> get(const std::string& target, Router* router = nullptr,
+                                             std::string authorization = {}) {
+        Router& r = router ? *router : admin;
         auto m = r.match(http::verb::get, target.substr(0, target.find('?')));
         REQUIRE(m.route);
-        auto ex = std::make_shared<Get>(io, target, m);
+        auto ex = std::make_shared<Get>(io, target, m, std::move(authorization));
         m.route->handler(ex);
         return ex->wait();
     }
@@ -247,17 +252,27 @@ TEST_CASE("GET /runs answers 404 for an unknown run and 400 for a bad id or quer
     CHECK(s.get("/runs?before=-3").first == http::status::bad_request);
 }
 
-TEST_CASE("/runs is served wherever /status is", "[runs_routes]") {
+TEST_CASE("/runs is open on the admin listener and asks for a hub token on the main one", "[runs_routes]") {
     Service s;
     for (Router* r : {&s.main, &s.admin}) {
         CHECK(r->match(http::verb::get, "/status").route);
         CHECK(r->match(http::verb::get, "/runs").route);
         CHECK(r->match(http::verb::get, "/runs/1").route);
         CHECK(r->match(http::verb::post, "/runs").method_mismatch);
-        CHECK(s.get("/runs", r).first == http::status::ok);
     }
     auto [status, empty] = s.get("/runs", &s.admin);
+    CHECK(status == http::status::ok);
     CHECK(empty == R"({"runs":[],"next":null})");
+    const std::string refused =
+        R"({"success":false,"error":"the run history needs a hub token (Authorization: Token token=\"...\") on this listener, or the admin listener"})";
+    for (const char* target : {"/runs", "/runs/1"}) {
+        auto [code, body] = s.get(target, &s.main);
+        CHECK(code == http::status::forbidden);
+        CHECK(body == refused);
+        CHECK(s.get(target, &s.main, "Token token=\"not-a-token\"").first == http::status::forbidden);
+    }
+    const std::string token = lsr::core::HubToken::make_token(s.cfg.hub.secret);
+    CHECK(s.get("/runs", &s.main, "Token token=\"" + token + "\"").first == http::status::ok);
 }
 
 TEST_CASE("/status shows the size of the sync baselines", "[runs_routes]") {
