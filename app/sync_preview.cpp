@@ -56,6 +56,7 @@ std::unique_ptr<SyncPreview> SyncPreview::open(const config::Config& cfg, const 
     setup.key = {in.instance, in.plan_id, in.action, in.write_key};
     setup.title = in.title;
     setup.max_exit_fraction = cfg.sync.max_exit_fraction;
+    setup.max_members = cfg.sync.max_members;
     setup.timestamp_json = "\"" + core::format_iso8601_ms(in.now_ms) + "\"";
     setup.dry_run = true;
     p->run_ = std::make_unique<server::SyncRun>(p->store_.get(), std::move(setup));

@@ -100,6 +100,10 @@ struct SyncConfig {
     std::string audience_events = "identify";  // identify | track | both
     // A run that would remove more than this fraction of a non-empty baseline is refused.
     double max_exit_fraction = 0.5;
+    // Members one baseline may have (0: no limit). A sync run holds 16 bytes of hashes per
+    // member in memory while it compares (and about as much again for new members), so this
+    // bounds a run's memory: 5,000,000 is about 160 MB at most.
+    std::uint64_t max_members = 5'000'000;
     // Baselines of schedules without a run for this long are dropped (0: never).
     std::uint32_t forget_after_days = 90;
 };

@@ -72,6 +72,10 @@ void ExecuteJob::on_event(const core::MappedEvent& event) {
     if (sync_) {
         if (auto ec = sync_->on_event(event.json, [this](std::string_view json) { emit_synced(json); }))
             spool_failed(ec);
+        if (sync_->over_limit() && !stopped_) {
+            failure_ = sync_->limit_message();
+            stopped_ = true;  // nothing more is mapped; finish_sync gives the run up
+        }
         return;
     }
     if (auto batch = builder_.add(event.json)) append(std::move(*batch));

@@ -53,6 +53,7 @@ bool ExecuteJob::open_sync() {
     setup.title = request_.plan.title;
     setup.run_id = record_.id;
     setup.max_exit_fraction = d_.config.sync.max_exit_fraction;
+    setup.max_members = d_.config.sync.max_members;
     setup.timestamp_json = "\"" + core::format_iso8601_ms(options_.received_at_ms) + "\"";
     sync_ = std::make_unique<SyncRun>(d_.sync_store, std::move(setup));
     bool busy = false;

@@ -92,7 +92,11 @@ SpoolError SyncRun::on_event(std::string_view json, const Emit& emit) {
         ++counts_.duplicates;
         return {};
     }
-    if (change == core::RowChange::added) ++new_members_;
+    if (change == core::RowChange::added && ++new_members_ + index_.size() > setup_.max_members &&
+        setup_.max_members != 0) {
+        over_limit_ = true;
+        return {};
+    }
     const StagedChange staged =
         change == core::RowChange::added ? StagedChange::added : StagedChange::changed;
     // A resync sends every row as a first run would (entered, in audience mode).
@@ -114,6 +118,11 @@ SpoolError SyncRun::on_event(std::string_view json, const Emit& emit) {
             writer_->row(json, view_, core::SyncEventKind::entered, emit);
     }
     return stage({view_.id_hash, view_.content_hash, view_.identity_json, staged});
+}
+
+std::string SyncRun::limit_message() const {
+    return "The cohort has more than " + core::SyncSummary::group_thousands(setup_.max_members) +
+           " members (sync.max_members): use sync \"all\" for this schedule, or raise sync.max_members.";
 }
 
 std::optional<std::string> SyncRun::guard() const {

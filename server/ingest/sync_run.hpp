@@ -49,6 +49,9 @@ class SyncRun {
         // `preview`: nothing is staged, committed or claimed; the store (when there is one)
         // is only read.
         bool dry_run = false;
+        // Members a baseline may have (its own and this run's new ones; 0: no limit): the
+        // memory of a run is 16 bytes of hashes per member, and more for new ones.
+        std::uint64_t max_members = 0;
     };
 
     // `store` null: an empty baseline (a dry run's first run).
@@ -72,6 +75,10 @@ class SyncRun {
     SpoolError commit(const std::vector<std::int64_t>& held, std::int64_t now_ms);
     // Nothing of the run is kept.
     SpoolError abort(const std::vector<std::int64_t>& held);
+
+    // The run went past Setup::max_members: it stops (nothing of it is kept) with this text.
+    bool over_limit() const { return over_limit_; }
+    std::string limit_message() const;
 
     core::SyncCounts& counts() { return counts_; }
     const core::SyncRequest& request() const { return setup_.request; }
@@ -97,7 +104,8 @@ class SyncRun {
     std::string row_timestamp_;  // the first row's "timestamp" value, with its quotes
     std::vector<StagedRow> staged_;
     core::SyncCounts counts_;
-    std::uint64_t new_members_ = 0;  // rows not in the baseline (counts_.added but for a resync)
+    std::uint64_t new_members_ = 0;
+    bool over_limit_ = false;  // rows not in the baseline (counts_.added but for a resync)
 };
 
 }  // namespace lsr::server
