@@ -274,5 +274,27 @@ class SyncTest(unittest.TestCase):
         self.assertIn("audience_key", answer["looker"]["validation_errors"])
 
 
+class SyncLimitTest(unittest.TestCase):
+    """sync.max_members bounds a run's memory: a run past it stops, sends nothing, keeps the baseline."""
+
+    def test_a_run_past_max_members_sends_nothing(self):
+        with SegmentStub(write_keys=KEYS) as segment, \
+                Relay({"sync": {"max_members": 3}}, segment_url=segment.url) as relay:
+            def post(rows):
+                body = execute(result(rows), write_key="wk_sync", plan_id=3001, form_params={"sync": "changes"})
+                status, _, data = relay.request("POST", "/actions/segment_event/execute", body=body,
+                                                headers=hub_headers(), timeout=60)
+                return json.loads(data.decode().lstrip("\n"))["looker"]
+            answer = post(rows_of(range(5)))
+            self.assertFalse(answer["success"])
+            self.assertIn("more than 3 members (sync.max_members)", answer["message"])
+            self.assertIn("baseline is unchanged", answer["message"])
+            time.sleep(0.5)
+            self.assertEqual(segment.event_count(), 0)
+            answer = post(rows_of(range(3)))
+            self.assertTrue(answer["success"], answer)
+            self.assertTrue(segment.wait_for_events(3))
+
+
 if __name__ == "__main__":
     unittest.main()
