@@ -21,10 +21,11 @@ struct RunRecord {
     std::string action;            // action name, or "webhook:<route name>"
     std::string webhook_id;        // X-Looker-Webhook-Id
     std::string sync_mode;         // all | changes | audience
-    // done | failed | refused (spool) | guard (the exit guard refused it) | rejected (the
-    // request itself) | internal_error | running (not finished: in progress, or the process
-    // ended during it) | interrupted (the process ended during it: set by the next exclusive
-    // open of the spool, with finished_ms)
+    // The execute's outcome, as lsr_executes_total labels it: success | partial (rows
+    // rejected) | failed | interrupted (Looker left, or the drain) | spool_full | spool_error |
+    // sync_refused (the exit guard) | rejected_request (the request itself) | internal_error;
+    // delivering (ack: delivered, waiting for Segment) | running (in progress) | process_ended
+    // (the process ended during it: set by the next exclusive open, with finished_ms).
     std::string outcome = "running";
     std::uint64_t rows = 0;
     std::uint64_t accepted = 0;

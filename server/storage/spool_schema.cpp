@@ -375,8 +375,8 @@ std::optional<SpoolOpenFailure> SpoolSchema::drop_unfinished_runs() {
         held +
         ";"
         "DELETE FROM sync_stage;"
-        "UPDATE runs SET outcome = 'interrupted', finished_ms = " +
-        std::to_string(now_ms_) + " WHERE outcome = 'running'; COMMIT;";
+        "UPDATE runs SET outcome = 'process_ended', finished_ms = " +
+        std::to_string(now_ms_) + " WHERE outcome IN ('running', 'delivering'); COMMIT;";
     if (const int rc = exec_sql(db_, drop.c_str()); rc != SQLITE_OK) {
         auto failure = sqlite_failed(rc, "cannot drop what an interrupted sync run left");
         exec_sql(db_, "ROLLBACK");

@@ -40,7 +40,7 @@ class SpoolSchema {
 
     // Exclusive opens only (no other relay runs on the file): what a process that ended
     // during a sync run left behind is dropped - its held batches and staged rows - and its
-    // runs still "running" are marked "interrupted" (finished now), in one transaction.
+    // runs still "running" are marked "process_ended" (finished now), in one transaction.
     // Looker's re-send of the execute then computes the run again from the baseline.
     std::optional<SpoolOpenFailure> drop_unfinished_runs();
 

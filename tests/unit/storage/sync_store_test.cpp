@@ -170,7 +170,7 @@ TEST_CASE("abort deletes the run's held batches and stage, nothing else", "[sync
     CHECK(leased[0].id == plain[0]);
 }
 
-TEST_CASE("an exclusive open after a crash drops held batches and stages, marks runs interrupted",
+TEST_CASE("an exclusive open after a crash drops held batches and stages, marks runs process_ended",
           "[sync_store]") {
     TempDir tmp;
     const std::string path = tmp.file("spool.db");
@@ -207,7 +207,7 @@ TEST_CASE("an exclusive open after a crash drops held batches and stages, marks 
     CHECK(stage_rows(path) == 0);
     const auto run = store.run(run_id);
     REQUIRE(run.has_value());
-    CHECK(run->outcome == "interrupted");
+    CHECK(run->outcome == "process_ended");
     CHECK(run->finished_ms > 0);
     const auto done = store.run(done_id);
     REQUIRE(done.has_value());
