@@ -21,6 +21,9 @@ ROUTES = [
     {"name": "accounts", "path": "/webhooks/accounts", "token": "wh-accounts-token",
      "write_key": "wk_accounts", "call": "group",
      "identity": {"user_id": "User ID", "group_id": "Account"}},
+    {"name": "cohort", "path": "/webhooks/cohort", "token": "wh-cohort-token",
+     "write_key": "wk_cohort", "call": "identify", "identity": IDENTITY,
+     "sync": "audience", "audience_key": "newsletter"},
     {"name": "fromenv", "path": "/webhooks/fromenv", "token": "",
      "write_key": "wk_marketing", "call": "identify", "identity": IDENTITY},
 ]
@@ -64,7 +67,7 @@ def preview(data, fmt, identity, action="segment_event", event=None):
 class WebhookTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.segment = SegmentStub(write_keys={"wk_marketing", "wk_events", "wk_accounts"}).start()
+        cls.segment = SegmentStub(write_keys={"wk_marketing", "wk_events", "wk_accounts", "wk_cohort"}).start()
         cls.looker = LookerStub().start()
         cls.relay = Relay({"webhooks": ROUTES,
                            "hub": {"download": {"allowed_hosts": ["127.0.0.1"], "allow_loopback_http": True}}},
@@ -112,6 +115,23 @@ class WebhookTest(unittest.TestCase):
         got = self.received("wk_events")
         self.assertEqual(got, preview(CSV, "csv", IDENTITY, "segment_track", "Cohort Entered"))
         self.assertTrue(all(json.loads(t)["event"] == "Cohort Entered" for t in got))
+
+    def test_a_route_in_audience_mode_sends_who_entered_and_who_left(self):
+        csv = "User ID,Email,Plan\n1,a@example.com,pro\n2,b@example.com,free\n3,c@example.com,team\n"
+        status, answer = self.post("/webhooks/cohort", webhook_payload(csv), "wh-cohort-token")
+        self.assertEqual(answer["looker"]["message"],
+                         "3 rows: 0 changed, 3 new, 0 unchanged, 0 left; 3 events queued.")
+        self.assertTrue(self.segment.wait_for_events(3))
+        got = [json.loads(t) for t in self.received("wk_cohort")]
+        self.assertEqual(sorted(e["userId"] for e in got), ["1", "2", "3"])
+        self.assertTrue(all(e["traits"]["newsletter"] is True for e in got))
+        self.segment.reset()
+        status, answer = self.post("/webhooks/cohort", webhook_payload(csv.rsplit("3,", 1)[0]), "wh-cohort-token")
+        self.assertEqual(answer["looker"]["message"],
+                         "2 rows: 0 changed, 0 new, 2 unchanged, 1 left; 1 event queued.")
+        self.assertTrue(self.segment.wait_for_events(1))
+        left = json.loads(self.received("wk_cohort")[0])
+        self.assertEqual((left["userId"], left["traits"]), ("3", {"newsletter": False}))
 
     def test_group_route(self):
         status, answer = self.post("/webhooks/accounts", webhook_payload(GROUP_CSV), "wh-accounts-token")
