@@ -117,8 +117,8 @@ TEST_CASE("SyncHousekeeper sweeps at start on its own thread", "[sync_housekeepe
     SyncHousekeeper keeper(*s.spool, lsr::config::SyncConfig{}, lsr::config::RunsConfig{}, log, clock);
     keeper.start(std::chrono::hours(1));
     SyncStore store(*s.spool);
-    // Generous bound: the first sweep runs at once.
-    for (int i = 0; i < 1000 && !store.list_baselines().empty(); ++i)
+    // Generous bound: the first sweep runs at once (baselines first, then runs: wait for both).
+    for (int i = 0; i < 1000 && !(store.list_baselines().empty() && store.list_runs(0, 10).empty()); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     CHECK(store.list_baselines().empty());
     CHECK(store.list_runs(0, 10).empty());
