@@ -6,6 +6,7 @@
 #include "app/cli_text.hpp"
 #include "app/spool_command_line.hpp"
 #include "config/config_loader.hpp"
+#include "core/text.hpp"
 #include "server/storage/run_record_json.hpp"
 #include "server/storage/spool.hpp"
 #include "server/storage/sync_store.hpp"
@@ -43,16 +44,6 @@ int usage_error(const std::string& message) {
     return 2;
 }
 
-std::optional<std::int64_t> positive(const std::string& text) {
-    if (text.empty() || text.size() > 18) return std::nullopt;
-    std::int64_t v = 0;
-    for (const char c : text) {
-        if (c < '0' || c > '9') return std::nullopt;
-        v = v * 10 + (c - '0');
-    }
-    return v >= 1 ? std::optional<std::int64_t>(v) : std::nullopt;
-}
-
 std::optional<int> parse(const std::vector<std::string>& args, Options& o) {
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string arg = args[i];
@@ -81,16 +72,16 @@ std::optional<int> parse(const std::vector<std::string>& args, Options& o) {
             (arg == "--config" ? o.source.config_file : o.source.spool_path) = *v;
         } else if (arg == "--limit") {
             const auto v = value();
-            const auto n = v ? positive(*v) : std::nullopt;
+            const auto n = v ? core::parse_positive_int(*v) : std::nullopt;
             if (!n) return usage_error("--limit wants a positive number");
             o.limit = static_cast<std::size_t>(std::min<std::int64_t>(*n, kMaxLimit));
         } else if (arg == "--before") {
             const auto v = value();
-            const auto n = v ? positive(*v) : std::nullopt;
+            const auto n = v ? core::parse_positive_int(*v) : std::nullopt;
             if (!n) return usage_error("--before wants a run id");
             o.before = *n;
         } else if (!arg.empty() && arg[0] != '-') {
-            const auto n = positive(arg);
+            const auto n = core::parse_positive_int(arg);
             if (!n) return usage_error("\"" + arg + "\" is not a run id");
             if (o.id) return usage_error("give at most one run id");
             o.id = n;

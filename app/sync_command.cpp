@@ -42,16 +42,6 @@ int usage_error(const std::string& message) {
     return 2;
 }
 
-std::optional<std::int64_t> positive(const std::string& text) {
-    if (text.empty() || text.size() > 18) return std::nullopt;
-    std::int64_t v = 0;
-    for (const char c : text) {
-        if (c < '0' || c > '9') return std::nullopt;
-        v = v * 10 + (c - '0');
-    }
-    return v >= 1 ? std::optional<std::int64_t>(v) : std::nullopt;
-}
-
 std::optional<int> parse(const std::vector<std::string>& args, Options& o) {
     if (args.empty()) return usage_error("no command given");
     o.command = args[0];
@@ -83,7 +73,7 @@ std::optional<int> parse(const std::vector<std::string>& args, Options& o) {
             if (!v || v->empty()) return usage_error(arg + " needs a value");
             (arg == "--config" ? o.source.config_file : o.source.spool_path) = *v;
         } else if (o.command == "reset" && !arg.empty() && arg[0] != '-') {
-            const auto n = positive(arg);
+            const auto n = core::parse_positive_int(arg);
             if (!n) return usage_error("\"" + arg + "\" is not a baseline id");
             if (o.id) return usage_error("reset takes one baseline id");
             o.id = n;

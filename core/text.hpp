@@ -1,6 +1,8 @@
 // Small text helpers shared by the parsers and the edges.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -11,6 +13,10 @@ bool equals_ci(std::string_view a, std::string_view b);
 
 // True when the whole of `s` is a number in JSON's grammar: -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?
 bool is_json_number(std::string_view s);
+
+// An id or a count as operators and query strings write it: decimal digits only, 1 .. 10^18 - 1;
+// nullopt otherwise (empty, a sign, a leading space, zero, too long).
+std::optional<std::int64_t> parse_positive_int(std::string_view text);
 
 // "an object", "an array", "a string", "a number", "a boolean" or "null", from the first
 // byte of a JSON value (for messages).

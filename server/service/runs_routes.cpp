@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <exception>
 
+#include "core/text.hpp"
 #include "server/http/http_answer.hpp"
 #include "server/net/logger.hpp"
 #include "server/storage/run_record_json.hpp"
@@ -11,18 +12,6 @@
 namespace lsr::server {
 
 namespace {
-
-// Decimal digits only, 1 .. 10^18.
-std::optional<std::int64_t> positive(std::string_view text) {
-    if (text.empty() || text.size() > 18) return std::nullopt;
-    std::int64_t value = 0;
-    for (const char c : text) {
-        if (c < '0' || c > '9') return std::nullopt;
-        value = value * 10 + (c - '0');
-    }
-    if (value < 1) return std::nullopt;
-    return value;
-}
 
 std::string_view query_of(const HttpExchange& ex) {
     const std::string_view target = ex.header().target();
@@ -69,7 +58,7 @@ std::optional<RunsQuery> RunsQuery::parse(std::string_view query, std::string* e
         const std::string_view value =
             eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
         if (name != "before" && name != "limit") continue;
-        const auto n = positive(value);
+        const auto n = core::parse_positive_int(value);
         if (!n) {
             *error = std::string(name) + " must be a positive integer, not \"" + std::string(value) + "\"";
             return std::nullopt;
@@ -84,7 +73,7 @@ std::optional<RunsQuery> RunsQuery::parse(std::string_view query, std::string* e
 }
 
 std::optional<std::int64_t> parse_run_id(std::string_view text) {
-    return positive(text);
+    return core::parse_positive_int(text);
 }
 
 void add_runs_routes(Router& router, ServiceContext& ctx, boost::asio::thread_pool& reads,

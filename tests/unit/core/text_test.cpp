@@ -44,3 +44,12 @@ TEST_CASE("json value kind names the first byte", "[text]") {
     CHECK(lsr::core::json_value_kind('t') == "a boolean");
     CHECK(lsr::core::json_value_kind('n') == "null");
 }
+
+TEST_CASE("parse_positive_int takes decimal digits only, 1 up to 18 digits", "[text]") {
+    CHECK(lsr::core::parse_positive_int("7") == 7);
+    CHECK(lsr::core::parse_positive_int("999999999999999999") == 999999999999999999);
+    for (const char* bad : {"", "0", "-1", "+1", " 1", "1 ", "1e3", "abc", "1234567890123456789"}) {
+        INFO(bad);
+        CHECK_FALSE(lsr::core::parse_positive_int(bad));
+    }
+}
