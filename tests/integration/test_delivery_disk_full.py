@@ -19,7 +19,7 @@ import time
 import unittest
 
 from harness import Relay, hub_headers, wait_until
-from payloads import rows_execute
+from payloads import execute, result, row, rows_execute
 from segment_stub import SegmentStub
 
 INNER = "LSR_DISK_FULL_INNER"
@@ -135,6 +135,42 @@ class FullDiskScenario(unittest.TestCase):
         self.assertTrue(ok, "the spool still holds %s batches" % self.relay.metric_value("lsr_queue_batches"))
         self.assertEqual(stats["unique_message_ids"], self.ROWS)
         self.assertEqual(stats["duplicates"], 0)
+        self.assertIsNone(self.relay.proc.poll(), "the relay died")
+
+
+    def test_a_sync_run_on_a_full_disk_sends_nothing_and_runs_again_once_there_is_room(self):
+        def post(changed):
+            rows = []
+            for i in range(300):
+                r = row(i)
+                if i in changed:
+                    r["users.plan"] = {"value": "changed"}
+                rows.append(r)
+            body = execute(result(rows), write_key="wk_disk", plan_id=77, form_params={"sync": "changes"})
+            status, _, data = self.relay.request("POST", "/actions/segment_event/execute", body=body,
+                                                 headers=hub_headers(), timeout=60)
+            return status, json.loads(data.decode().lstrip("\n"))
+
+        status, answer = post(set())
+        self.assertTrue(answer["looker"]["success"], answer)
+        self.assertTrue(self.segment.wait_for_unique_events(300, timeout=30))
+        changed = set(range(0, 300, 6))  # 50 rows
+        filler = os.path.join(self.disk, "filler")
+        self.fill_disk(filler)
+        status, answer = post(changed)
+        print("\n  sync run on the full disk answered %d: %s" % (status, answer), file=sys.stderr)
+        # Refused before any row is read ({"success":false,...}) or while spooling (a looker body).
+        self.assertFalse(answer.get("looker", answer)["success"], answer)
+        time.sleep(1)
+        self.assertEqual(self.segment.stats()["unique_message_ids"], 300, "a refused run sent something")
+        os.unlink(filler)
+        status, answer = post(changed)
+        self.assertTrue(answer["looker"]["success"], answer)
+        self.assertIn("50 changed", answer["looker"]["message"])
+        self.assertTrue(self.segment.wait_for_unique_events(350, timeout=30))
+        time.sleep(0.5)
+        stats = self.segment.stats()
+        self.assertEqual((stats["unique_message_ids"], stats["duplicates"]), (350, 0))
         self.assertIsNone(self.relay.proc.poll(), "the relay died")
 
 
